@@ -1,0 +1,47 @@
+/**
+ * Shapes shared by the api, the coordinator, the search layer and the workers.
+ * Everything here is plain data that survives JSON.
+ */
+
+export type DatasetKind = 'tabular' | 'image';
+export type Task = 'classification' | 'regression';
+export type Family = 'mlp' | 'cnn';
+export const FAMILIES: readonly Family[] = ['mlp', 'cnn'];
+export type Direction = 'minimize' | 'maximize';
+export type Metric = 'val_accuracy' | 'val_loss' | 'val_mae';
+
+/** A hyperparameter assignment; `family` is always one of the keys. */
+export type Params = Record<string, number | string | boolean>;
+
+/** What a model builder needs to know about the data. */
+export interface TaskSpec {
+  kind: DatasetKind;
+  task: Task;
+  /** Input shape without the batch axis: `[featureDim]` for tabular, `[h, w, c]` for images. */
+  inputShape: number[];
+  /** Number of classes for classification; 1 for regression. */
+  outputs: number;
+}
+
+/** Encoded training data: rows are already shuffled, the first `trainRows` are the training split. */
+export interface EncodedData {
+  /** Row-major features, `rows × prod(inputShape)`. */
+  features: Float32Array;
+  /** Class index (classification) or standardized target (regression), one per row. */
+  labels: Float32Array;
+  rows: number;
+  trainRows: number;
+}
+
+export type StudyState = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+export type TrialState = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+
+/** Per-epoch metrics as reported by a worker. */
+export type EpochMetrics = Record<string, number>;
+
+/** A trained model's serialized form: tfjs topology, weight specs and the weight bytes. */
+export interface ModelArtifact {
+  topology: unknown;
+  weightSpecs: unknown[];
+  weights: Uint8Array;
+}

@@ -1,0 +1,71 @@
+import { z } from 'zod';
+
+/**
+ * Schemas shared by the HTTP boundary and by the JSON columns read back from
+ * the database, so a study's stored config is checked the same way it was
+ * accepted.
+ */
+
+export const metricSchema = z.enum(['val_accuracy', 'val_loss', 'val_mae']);
+export const directionSchema = z.enum(['minimize', 'maximize']);
+
+/** Model and alias names appear in URLs: keep them to a safe alphabet. */
+export const modelNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'must be 1-100 letters, digits, ".", "_" or "-", starting with a letter or digit');
+
+export const studyConfigSchema = z.object({
+  objective: z.object({
+    metric: metricSchema,
+    /** Defaults to maximize for accuracy and minimize for losses and errors. */
+    direction: directionSchema.optional(),
+  }),
+  budget: z.object({
+    maxTrials: z.number().int().min(1).max(1000),
+    maxEpochs: z.number().int().min(1).max(1000),
+    /** Trials that run at once across all workers. @defaultValue 1 */
+    parallelism: z.number().int().min(1).max(64).default(1),
+    /** Wall-clock limit for the whole study; running trials stop at their next epoch. */
+    timeLimitSeconds: z.number().int().min(1).max(30 * 86400).optional(),
+  }),
+  search: z.object({
+    algorithm: z.string().default('random'),
+    /** Defaults to every family that fits the dataset. */
+    families: z.array(z.string()).optional(),
+    /** Per-family overrides of the default space: a distribution or a constant per parameter. */
+    space: z.record(z.string(), z.unknown()).optional(),
+  }).default({ algorithm: 'random' }),
+  earlyStopping: z.object({
+    /** Epochs without improvement before a trial stops. @defaultValue 3 */
+    patience: z.number().int().min(0).max(1000).default(3),
+    /** Smallest change that counts as an improvement. @defaultValue 0 */
+    minDelta: z.number().min(0).default(0),
+  }).default({ patience: 3, minDelta: 0 }),
+  /** Seeds sampling, splits and weight initialization. @defaultValue drawn at creation and stored */
+  seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+  /** Model that the best trial is promoted to. @defaultValue the study's name */
+  promoteTo: modelNameSchema.optional(),
+});
+
+export type StudyConfigInput = z.input<typeof studyConfigSchema>;
+
+/** A study's config as stored: every default filled in. */
+export const storedStudyConfigSchema = studyConfigSchema.extend({
+  objective: z.object({ metric: metricSchema, direction: directionSchema }),
+  search: z.object({
+    algorithm: z.string(),
+    families: z.array(z.string()),
+    space: z.unknown(),
+  }),
+  seed: z.number().int(),
+  promoteTo: modelNameSchema,
+});
+export type StudyConfig = z.infer<typeof storedStudyConfigSchema>;
+
+export const epochMetricsSchema = z.record(z.string(), z.number());
+
+export function parseJson<T>(schema: z.ZodType<T>, text: string, what: string): T {
+  const parsed = schema.safeParse(JSON.parse(text));
+  if (!parsed.success) throw new Error(`stored ${what} is invalid: ${parsed.error.message}`);
+  return parsed.data;
+}

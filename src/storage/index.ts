@@ -1,0 +1,43 @@
+import { datasetStore } from './datasets.ts';
+import { openDatabase, type Db } from './db.ts';
+import { modelStore } from './models.ts';
+import { studyStore } from './studies.ts';
+import { trialStore } from './trials.ts';
+
+export { migrate } from './migrate.ts';
+export { providerOf } from './url.ts';
+export type { Db } from './db.ts';
+export type { DatasetRecord, NewDataset } from './datasets.ts';
+export type { StudyRecord } from './studies.ts';
+export type { TrialRecord, EpochRecord, BestSoFar } from './trials.ts';
+export type { ModelVersionRecord, ModelSummary } from './models.ts';
+export { CHAMPION } from './models.ts';
+export { ACTIVE_TRIAL_STATES } from './trials.ts';
+export { ACTIVE_STUDY_STATES } from './studies.ts';
+
+/** Every table, grouped by resource, over one Prisma client. */
+export interface Repository {
+  db: Db;
+  datasets: ReturnType<typeof datasetStore>;
+  studies: ReturnType<typeof studyStore>;
+  trials: ReturnType<typeof trialStore>;
+  models: ReturnType<typeof modelStore>;
+  /** Answers when the database takes a query. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createRepository(url: string): Repository {
+  const db = openDatabase(url);
+  return {
+    db,
+    datasets: datasetStore(db),
+    studies: studyStore(db),
+    trials: trialStore(db),
+    models: modelStore(db),
+    ping: async () => {
+      await db.$queryRawUnsafe('SELECT 1');
+    },
+    close: () => db.$disconnect(),
+  };
+}

@@ -1,0 +1,75 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRepository, migrate, type Repository } from '../../src/storage/index.ts';
+import type { StudyConfig } from '../../src/schemas.ts';
+import { freshDatabase, PROVIDERS, type TestDatabase } from '../helpers/databases.ts';
+
+const config: StudyConfig = {
+  objective: { metric: 'val_accuracy', direction: 'maximize' },
+  budget: { maxTrials: 2, maxEpochs: 3, parallelism: 1 },
+  search: { algorithm: 'random', families: ['mlp'], space: {} },
+  earlyStopping: { patience: 2, minDelta: 0 },
+  seed: 7,
+  promoteTo: 'demo',
+};
+
+describe.each(PROVIDERS)('repository on %s', (provider) => {
+  let database: TestDatabase;
+  let repo: Repository;
+
+  beforeAll(async () => {
+    database = await freshDatabase(provider);
+    repo = createRepository(database.url);
+  });
+  afterAll(async () => {
+    await repo?.close();
+    await database?.drop();
+  });
+
+  it('applies migrations once, recording them as prisma migrate does', async () => {
+    expect(await migrate(database.url)).toEqual([]);
+    const rows = await repo.db.$queryRawUnsafe<{ migration_name: string; checksum: string }[]>('SELECT migration_name, checksum FROM _prisma_migrations');
+    expect(rows.map((r) => r.migration_name)).toContain('20261128000000_init');
+    expect(rows[0]?.checksum).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('stores a dataset with its encoded data and lists it without the blobs', async () => {
+    const id = randomUUID();
+    await repo.datasets.create({ id, name: 'd', kind: 'tabular', task: 'classification', target: 'y', rows: 3, summary: { rows: 3 }, preprocessing: { kind: 'tabular' }, features: new Float32Array([1, 2, 3.5]), labels: new Float32Array([0, 1, 0]) });
+    expect((await repo.datasets.list()).map((d) => d.id)).toContain(id);
+    const data = await repo.datasets.data(id);
+    expect([...data!.features]).toEqual([1, 2, 3.5]);
+    expect([...data!.labels]).toEqual([0, 1, 0]);
+  });
+
+  it('creates each trial number once and records a result once', async () => {
+    const datasetId = randomUUID();
+    await repo.datasets.create({ id: datasetId, name: 'd', kind: 'tabular', task: 'classification', target: 'y', rows: 1, summary: {}, preprocessing: {}, features: new Float32Array(1), labels: new Float32Array(1) });
+    const study = await repo.studies.create({ id: randomUUID(), name: 's', datasetId, config });
+    expect(study.config.seed).toBe(7);
+    const t = await repo.trials.create({ id: randomUUID(), studyId: study.id, number: 0, family: 'mlp', params: { family: 'mlp', units: 8 } });
+    expect(t).not.toBeNull();
+    expect(await repo.trials.create({ id: randomUUID(), studyId: study.id, number: 0, family: 'mlp', params: { family: 'mlp' } })).toBeNull();
+
+    expect(await repo.trials.start(t!.id, 'w1', 'cpu')).not.toBeNull();
+    await repo.trials.recordEpoch(t!.id, 1, { val_accuracy: 0.5 }, { value: 0.5, epoch: 1, metrics: { val_accuracy: 0.5 } });
+    await repo.trials.recordEpoch(t!.id, 1, { val_accuracy: 0.5 }, { value: 0.5, epoch: 1, metrics: { val_accuracy: 0.5 } });
+    const result = { value: 0.5, metrics: { val_accuracy: 0.5 }, epochs: 1, bestEpoch: 1, durationMs: 10, artifact: { topology: { a: 1 }, weightSpecs: [], weights: new Uint8Array([1, 2]) } };
+    expect(await repo.trials.complete(t!.id, result)).toBe(true);
+    expect(await repo.trials.complete(t!.id, result)).toBe(false);
+    expect(await repo.trials.start(t!.id, 'w2', 'cpu')).toBeNull();
+    expect(await repo.trials.curve(t!.id)).toHaveLength(1);
+    expect([...(await repo.trials.artifact(t!.id))!.weights]).toEqual([1, 2]);
+
+    expect(await repo.studies.transition(study.id, ['queued', 'running'], 'completed')).toBe(true);
+    expect(await repo.studies.transition(study.id, ['queued', 'running'], 'completed')).toBe(false);
+
+    const v1 = await repo.models.registerFromStudy({ modelName: 'demo', studyId: study.id, trialId: t!.id, datasetId, family: 'mlp', metrics: { val_accuracy: 0.5 } });
+    const again = await repo.models.registerFromStudy({ modelName: 'demo', studyId: study.id, trialId: t!.id, datasetId, family: 'mlp', metrics: {} });
+    expect(again.id).toBe(v1.id);
+    expect(v1.version).toBe(1);
+    expect(v1.aliases).toEqual(['champion']);
+    expect((await repo.models.byAlias('demo', 'champion'))?.id).toBe(v1.id);
+    expect(await repo.models.list()).toMatchObject([{ name: 'demo', versions: 1, aliases: { champion: 1 } }]);
+  });
+});
