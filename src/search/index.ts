@@ -1,0 +1,35 @@
+/** The search layer: spaces, samplers and seeded randomness. Pure: history in, decision out. */
+export { rngFor, type Rng } from './rng.ts';
+export {
+  DISTRIBUTION_TYPES,
+  categoricalDistributionSchema,
+  contains,
+  distributionSchema,
+  floatDistributionSchema,
+  intDistributionSchema,
+  isConstant,
+  paramSpecSchema,
+  parseParamSpec,
+  type CategoricalDistribution,
+  type Constant,
+  type Distribution,
+  type FloatDistribution,
+  type IntDistribution,
+  type ParamSpec,
+} from './distribution.ts';
+export {
+  buildSpace,
+  defaultSpace,
+  familiesFor,
+  searchSpaceSchema,
+  type SearchSpace,
+  type SpaceInput,
+} from './space.ts';
+export {
+  SAMPLER_ALGORITHMS,
+  createSampler,
+  type FrozenTrial,
+  type SampleContext,
+  type Sampler,
+} from './sampler.ts';
+export { createRandomSampler } from './samplers/random.ts';

@@ -1,0 +1,233 @@
+import { describe, expect, it } from 'vitest';
+import type { TaskSpec } from '../../src/domain.ts';
+import { ValidationError } from '../../src/errors.ts';
+import {
+  buildSpace,
+  contains,
+  defaultSpace,
+  distributionSchema,
+  familiesFor,
+  parseParamSpec,
+  searchSpaceSchema,
+} from '../../src/search/index.ts';
+
+const tabular: TaskSpec = { kind: 'tabular', task: 'classification', inputShape: [4], outputs: 3 };
+const image: TaskSpec = { kind: 'image', task: 'classification', inputShape: [8, 8, 1], outputs: 10 };
+
+/** Runs `fn`, expects a ValidationError and returns it. */
+function rejection(fn: () => unknown): ValidationError {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ValidationError);
+    return error as ValidationError;
+  }
+  throw new Error('expected a ValidationError, but nothing was thrown');
+}
+
+describe('familiesFor', () => {
+  it('offers mlp for everything and cnn only for images', () => {
+    expect(familiesFor(tabular)).toEqual(['mlp']);
+    expect(familiesFor(image)).toEqual(['mlp', 'cnn']);
+  });
+});
+
+describe('defaultSpace', () => {
+  it('gives every family the training parameters', () => {
+    for (const family of familiesFor(image)) {
+      const space = defaultSpace(family, image);
+      expect(space.learningRate).toEqual({ type: 'float', low: 1e-4, high: 1e-2, log: true });
+      expect(space.batchSize).toEqual({ type: 'categorical', choices: [32, 64, 128] });
+      expect(space.optimizer).toEqual({ type: 'categorical', choices: ['adam', 'rmsprop', 'sgd'] });
+    }
+  });
+
+  it('keeps the architecture ranges small', () => {
+    expect(Object.keys(defaultSpace('mlp', tabular)).sort()).toEqual(
+      ['activation', 'batchNorm', 'batchSize', 'dropout', 'layers', 'learningRate', 'optimizer', 'units'],
+    );
+    expect(defaultSpace('mlp', tabular).units).toEqual({ type: 'int', low: 16, high: 256, log: true });
+    const cnn = defaultSpace('cnn', image);
+    expect(cnn.blocks).toEqual({ type: 'int', low: 1, high: 2 });
+    expect(cnn.filters).toEqual({ type: 'int', low: 8, high: 32, log: true });
+    expect(cnn.denseUnits).toEqual({ type: 'int', low: 32, high: 128, log: true });
+  });
+
+  it('fixes cnn to one block when the image is too small to pool twice', () => {
+    expect(defaultSpace('cnn', { ...image, inputShape: [5, 5, 1] }).blocks).toBe(1);
+  });
+
+  it('passes its own schema, so defaults can never be invalid', () => {
+    for (const spec of [tabular, image]) {
+      for (const family of familiesFor(spec)) {
+        for (const [name, value] of Object.entries(defaultSpace(family, spec))) {
+          expect(() => parseParamSpec(`search.space.${family}.${name}`, value)).not.toThrow();
+        }
+      }
+    }
+  });
+
+  it('refuses a family that does not fit', () => {
+    expect(rejection(() => defaultSpace('cnn', tabular)).message).toContain('needs image data');
+  });
+});
+
+describe('buildSpace: families', () => {
+  it('names an unknown family by its index and lists the known ones', () => {
+    const error = rejection(() => buildSpace({ families: ['mlp', 'xgb'] }, tabular));
+    expect(error.field).toBe('search.families[1]');
+    expect(error.value).toBe('xgb');
+    expect(error.rule).toBe('must be one of mlp, cnn');
+    expect(error.message).toBe('search.families[1]: "xgb" must be one of mlp, cnn');
+  });
+
+  it('rejects an empty list and says which families would fit', () => {
+    const error = rejection(() => buildSpace({ families: [] }, tabular));
+    expect(error.field).toBe('search.families');
+    expect(error.message).toContain('mlp');
+  });
+
+  it('rejects a family listed twice', () => {
+    const error = rejection(() => buildSpace({ families: ['cnn', 'mlp', 'cnn'] }, image));
+    expect(error.field).toBe('search.families[2]');
+    expect(error.message).toContain('already listed at search.families[0]');
+  });
+
+  it('rejects a family that does not fit the data, saying why', () => {
+    const error = rejection(() => buildSpace({ families: ['mlp', 'cnn'] }, tabular));
+    expect(error.field).toBe('search.families[1]');
+    expect(error.message).toBe('search.families[1]: "cnn" needs image data; dataset is tabular');
+  });
+
+  it('rejects something that is not a list', () => {
+    expect(rejection(() => buildSpace({ families: 'mlp' as unknown as string[] }, tabular)).field).toBe('search.families');
+  });
+
+  it('builds the defaults of each family when no space is given', () => {
+    const space = buildSpace({ families: ['cnn', 'mlp'] }, image);
+    expect(space.families).toEqual(['cnn', 'mlp']);
+    expect(space.params.mlp).toEqual(defaultSpace('mlp', image));
+    expect(space.params.cnn).toEqual(defaultSpace('cnn', image));
+    expect(searchSpaceSchema.parse(JSON.parse(JSON.stringify(space)))).toEqual(space);
+  });
+
+  it('leaves out the params of families that are not searched', () => {
+    expect(buildSpace({ families: ['mlp'] }, image).params).toEqual({ mlp: defaultSpace('mlp', image) });
+  });
+});
+
+describe('buildSpace: overrides', () => {
+  it('merges distributions and constants over the defaults', () => {
+    const space = buildSpace(
+      {
+        families: ['mlp', 'cnn'],
+        space: {
+          mlp: { units: { type: 'int', low: 8, high: 64, step: 8 }, optimizer: 'adam', dropout: 0 },
+          cnn: { kernelSize: 3, learningRate: { type: 'categorical', choices: [0.001, 0.01] } },
+        },
+      },
+      image,
+    );
+    const mlp = space.params.mlp!;
+    expect(mlp.units).toEqual({ type: 'int', low: 8, high: 64, step: 8 });
+    expect(mlp.optimizer).toBe('adam');
+    expect(mlp.dropout).toBe(0);
+    expect(mlp.layers).toEqual(defaultSpace('mlp', image).layers);
+    expect(space.params.cnn!.kernelSize).toBe(3);
+    expect(space.params.cnn!.learningRate).toEqual({ type: 'categorical', choices: [0.001, 0.01] });
+    expect(space.params.cnn!.filters).toEqual(defaultSpace('cnn', image).filters);
+  });
+
+  it('does not let one build leak into the next', () => {
+    buildSpace({ families: ['mlp'], space: { mlp: { layers: 2 } } }, tabular);
+    expect(buildSpace({ families: ['mlp'] }, tabular).params.mlp!.layers).toEqual({ type: 'int', low: 1, high: 3 });
+  });
+
+  it('rejects a parameter the family does not know, listing the known ones', () => {
+    const error = rejection(() => buildSpace({ families: ['mlp'], space: { mlp: { unitz: 32 } } }, tabular));
+    expect(error.field).toBe('search.space.mlp.unitz');
+    expect(error.message).toContain('is not a parameter of mlp; known: activation, batchNorm, batchSize');
+  });
+
+  it('rejects a "__proto__" parameter instead of reaching Object.prototype', () => {
+    const space = JSON.parse('{"mlp": {"__proto__": {"type": "int", "low": 1, "high": 2}}}') as unknown;
+    expect(rejection(() => buildSpace({ families: ['mlp'], space }, tabular)).field).toBe('search.space.mlp.__proto__');
+  });
+
+  it('rejects space for a family that is not searched', () => {
+    const error = rejection(() => buildSpace({ families: ['mlp'], space: { cnn: { blocks: 1 } } }, image));
+    expect(error.field).toBe('search.space.cnn');
+    expect(error.message).toContain('not in search.families');
+  });
+
+  it('rejects space for something that is not a family', () => {
+    const error = rejection(() => buildSpace({ families: ['mlp'], space: { xgb: {} } }, image));
+    expect(error.field).toBe('search.space.xgb');
+    expect(error.message).toContain('must be one of mlp, cnn');
+  });
+
+  it('rejects a space or family entry that is not an object', () => {
+    expect(rejection(() => buildSpace({ families: ['mlp'], space: [] }, tabular)).field).toBe('search.space');
+    expect(rejection(() => buildSpace({ families: ['mlp'], space: { mlp: 3 } }, tabular)).field).toBe('search.space.mlp');
+  });
+
+  it('rejects an override whose values have the wrong type for the parameter', () => {
+    const float = rejection(() =>
+      buildSpace({ families: ['mlp'], space: { mlp: { layers: { type: 'float', low: 1, high: 3 } } } }, tabular),
+    );
+    expect(float.field).toBe('search.space.mlp.layers');
+    expect(float.message).toContain('must give integer values');
+    expect(rejection(() => buildSpace({ families: ['mlp'], space: { mlp: { batchNorm: 1 } } }, tabular)).field)
+      .toBe('search.space.mlp.batchNorm');
+    expect(rejection(() => buildSpace({ families: ['mlp'], space: { mlp: { activation: { type: 'categorical', choices: ['relu', 1] } } } }, tabular)).field)
+      .toBe('search.space.mlp.activation');
+  });
+});
+
+describe('distribution validation', () => {
+  const at = (value: unknown): ValidationError =>
+    rejection(() => buildSpace({ families: ['mlp'], space: { mlp: { units: value } } }, tabular));
+
+  it.each([
+    [{ type: 'int', low: 0, high: 256, log: true }, 'search.space.mlp.units.low', 'search.space.mlp.units.low: 0 must be > 0 for a log scale'],
+    [{ type: 'int', low: 64, high: 16 }, 'search.space.mlp.units.low', 'must be < high 16'],
+    [{ type: 'int', low: 16, high: 16 }, 'search.space.mlp.units.low', 'must be < high 16'],
+    [{ type: 'int', low: 1.5, high: 16 }, 'search.space.mlp.units.low', 'must be an integer'],
+    [{ type: 'int', low: 1, high: 16.5 }, 'search.space.mlp.units.high', 'must be an integer'],
+    [{ type: 'int', low: 1, high: 16, step: 0 }, 'search.space.mlp.units.step', 'must be an integer > 0'],
+    [{ type: 'int', low: 1, high: 16, step: 2, log: true }, 'search.space.mlp.units.step', 'cannot be combined with log'],
+    [{ type: 'int', low: 'a', high: 16 }, 'search.space.mlp.units.low', 'must be a finite number'],
+    [{ type: 'int', lo: 1, high: 16 }, 'search.space.mlp.units.lo', 'is not a key of an int distribution (known: type, low, high, step, log)'],
+    [{ type: 'beta', a: 1 }, 'search.space.mlp.units.type', 'must be one of float, int, categorical'],
+    [{ low: 1, high: 2 }, 'search.space.mlp.units.type', 'must be one of float, int, categorical'],
+    [{ type: 'categorical', choices: [] }, 'search.space.mlp.units.choices', 'must not be empty'],
+    [{ type: 'categorical', choices: [16, null] }, 'search.space.mlp.units.choices[1]', 'must be a string, number or boolean'],
+    [{ type: 'categorical', choices: [16, 32, 16] }, 'search.space.mlp.units.choices[2]', 'is listed twice'],
+    [[16, 32], 'search.space.mlp.units', 'must be a distribution'],
+    [null, 'search.space.mlp.units', 'must be a distribution'],
+  ])('%j → %s', (value, field, rule) => {
+    const error = at(value);
+    expect(error.field).toBe(field);
+    expect(error.message).toContain(field);
+    expect(error.message).toContain(rule);
+  });
+
+  it('checks floats: order, log scale, finiteness', () => {
+    const lr = (value: unknown): ValidationError =>
+      rejection(() => buildSpace({ families: ['mlp'], space: { mlp: { learningRate: value } } }, tabular));
+    expect(lr({ type: 'float', low: 0, high: 0.1, log: true }).message)
+      .toBe('search.space.mlp.learningRate.low: 0 must be > 0 for a log scale');
+    expect(lr({ type: 'float', low: 0.1, high: 0.01 }).field).toBe('search.space.mlp.learningRate.low');
+    expect(lr(Number.NaN).field).toBe('search.space.mlp.learningRate');
+    expect(lr({ type: 'float', low: 0.1, high: Infinity }).field).toBe('search.space.mlp.learningRate.high');
+  });
+
+  it('keeps the schema and contains() consistent', () => {
+    const grid = distributionSchema.parse({ type: 'int', low: 1, high: 10, step: 3 });
+    expect([1, 4, 7, 10].every((v) => contains(grid, v))).toBe(true);
+    expect([0, 2, 11, 4.5, '4'].some((v) => contains(grid, v))).toBe(false);
+    expect(contains('adam', 'adam')).toBe(true);
+    expect(contains({ type: 'float', low: 0, high: 1 }, 1.5)).toBe(false);
+    expect(contains({ type: 'categorical', choices: [true] }, 'true')).toBe(false);
+  });
+});
