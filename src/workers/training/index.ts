@@ -1,0 +1,18 @@
+/**
+ * Training a trial's model: compute-backend selection, model builders, the in-trial early
+ * stopper, the training loop and model (de)serialization. Other modules import from here only.
+ */
+export { selectBackend, BACKEND_NAMES, type BackendName, type SelectedBackend, type ModuleImporter } from './backend.ts';
+export { buildModel, disposeModel } from './builders.ts';
+export { EarlyStopper, type EarlyStopperOptions } from './early-stopping.ts';
+export {
+  commonParamsSchema,
+  mlpParamsSchema,
+  cnnParamsSchema,
+  type CommonParams,
+  type MlpParams,
+  type CnnParams,
+} from './params.ts';
+export { serializeModel, loadModel, predictBatch } from './serialize.ts';
+export { trainTrial, type TrainInput, type TrainResult } from './train.ts';
+export { TrialFailure, TrainingDivergedError } from './trial-failure.ts';

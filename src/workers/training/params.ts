@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { ValidationError } from '../../errors.ts';
+import type { Family, Params } from '../../domain.ts';
+
+// Each rule is stated once and reused as the message of every issue on that field, so a
+// bad value reads "params.units: 0 must be an integer between 1 and 8192".
+function int(min: number, max: number) {
+  const error = `must be an integer between ${min} and ${max}`;
+  return z.number({ error }).int({ error }).min(min, { error }).max(max, { error });
+}
+
+function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
+  return z.enum(values, { error: `must be one of ${values.map((v) => `'${v}'`).join(', ')}` });
+}
+
+const dropout = z
+  .number({ error: 'must be a number >= 0 and < 1' })
+  .min(0, { error: 'must be a number >= 0 and < 1' })
+  .lt(1, { error: 'must be a number >= 0 and < 1' });
+
+/** Parameters every family reads: how to optimize. */
+export const commonParamsSchema = z.object({
+  learningRate: z
+    .number({ error: 'must be a finite number > 0' })
+    .positive({ error: 'must be a finite number > 0' })
+    .finite({ error: 'must be a finite number > 0' }),
+  batchSize: int(1, 65_536),
+  optimizer: oneOf(['adam', 'rmsprop', 'sgd'] as const),
+});
+
+/** A multilayer perceptron: `layers` × Dense(`units`, `activation`) [+ BatchNorm] [+ Dropout]. */
+export const mlpParamsSchema = commonParamsSchema.extend({
+  layers: int(1, 32),
+  units: int(1, 8192),
+  activation: oneOf(['relu', 'tanh', 'elu'] as const),
+  dropout,
+  batchNorm: z.boolean({ error: 'must be true or false' }),
+});
+
+/**
+ * A small CNN: `blocks` × [Conv2D(`filters`·2^i, `kernelSize`, same, relu) + 2×2 `pooling`],
+ * then Flatten, Dense(`denseUnits`, relu) and Dropout(`dropout`).
+ */
+export const cnnParamsSchema = commonParamsSchema.extend({
+  blocks: int(1, 8),
+  filters: int(1, 1024),
+  kernelSize: z.union([z.literal(3), z.literal(5)], { error: 'must be 3 or 5' }),
+  pooling: oneOf(['max', 'avg'] as const),
+  dropout,
+  denseUnits: int(1, 8192),
+});
+
+export type CommonParams = z.infer<typeof commonParamsSchema>;
+export type MlpParams = z.infer<typeof mlpParamsSchema>;
+export type CnnParams = z.infer<typeof cnnParamsSchema>;
+
+/** Validates `params` against `schema`; the first problem becomes a {@link ValidationError} on `params.<key>`. */
+export function parseParams<T>(schema: z.ZodType<T>, params: Params): T {
+  const result = schema.safeParse(params);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const path = issue?.path.map(String).join('.') ?? '';
+  const value = path === '' ? params : (params as Record<string, unknown>)[path];
+  throw new ValidationError(path === '' ? 'params' : `params.${path}`, value, issue?.message ?? 'is invalid');
+}
+
+/** Reads the parameters that every family shares (used by the training loop). */
+export function parseCommonParams(params: Params): CommonParams {
+  return parseParams(commonParamsSchema, params);
+}
+
+/** Checks that `params.family`, when present, names the family being built. */
+export function checkFamily(family: Family, params: Params): void {
+  if (params['family'] !== undefined && params['family'] !== family) {
+    throw new ValidationError('params.family', params['family'], `must be '${family}' to build a ${family} model`);
+  }
+}

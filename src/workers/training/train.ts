@@ -1,0 +1,271 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Direction, EncodedData, EpochMetrics, Family, Metric, ModelArtifact, Params, TaskSpec } from '../../domain.ts';
+import { ValidationError } from '../../errors.ts';
+import { buildModel, disposeModel } from './builders.ts';
+import { EarlyStopper } from './early-stopping.ts';
+import { parseCommonParams } from './params.ts';
+import { mulberry32, permutation } from './rng.ts';
+import { serializeModel } from './serialize.ts';
+import { reorder, toTensors, type SplitTensors } from './tensors.ts';
+import { TrainingDivergedError, TrialFailure } from './trial-failure.ts';
+
+/** Everything one trial's training needs. */
+export interface TrainInput {
+  family: Family;
+  /** The trial's hyperparameters; read through the family's zod schema. */
+  params: Params;
+  spec: TaskSpec;
+  /** The first `trainRows` rows train, the rest validate. */
+  data: EncodedData;
+  /** Upper bound on epochs (integer >= 1). */
+  maxEpochs: number;
+  /** In-trial early stopping on `objective.metric`; see {@link EarlyStopper}. */
+  earlyStopping: { patience: number; minDelta: number };
+  /** The metric the study optimizes; early stopping and the best epoch follow it. */
+  objective: { metric: Metric; direction: Direction };
+  /** Seeds the initial weights and the per-epoch shuffles. Dropout masks are not seeded. */
+  seed: number;
+  /**
+   * Standard deviation the regression targets were divided by. When given, `mae` and
+   * `val_mae` are reported (and early-stopped on) in the original units; losses stay in
+   * standardized units. Ignored for classification.
+   * @defaultValue undefined (everything in standardized units)
+   */
+  targetStd?: number;
+  /**
+   * Called after every epoch with its 1-based number and metrics (a copy). Returning
+   * `'stop'` (a cancelled or pruned trial) ends training after this epoch. Its errors
+   * end the trial and propagate.
+   */
+  onEpoch?: (epoch: number, metrics: EpochMetrics) => Promise<'continue' | 'stop'> | 'continue' | 'stop';
+}
+
+export interface TrainResult {
+  /** Epochs run. */
+  epochs: number;
+  /** The 1-based epoch whose weights are in `artifact`. */
+  bestEpoch: number;
+  bestMetrics: EpochMetrics;
+  /** One entry per epoch run; `history[i]` is epoch `i + 1`. */
+  history: EpochMetrics[];
+  stoppedBy: 'maxEpochs' | 'earlyStopping' | 'callback';
+  /** The model with the best epoch's weights. */
+  artifact: ModelArtifact;
+}
+
+/**
+ * Trains one trial: builds the model, fits it one epoch at a time on a seeded shuffle,
+ * evaluates the validation split, stops early or on request, and returns the best epoch's
+ * model.
+ *
+ * Per-epoch metrics: `loss`, `val_loss`, plus `accuracy`/`val_accuracy` (classification)
+ * or `mae`/`val_mae` (regression). Training and validation yield to the event loop after
+ * every batch, so a worker can keep renewing its queue lock.
+ *
+ * Every tensor it creates is freed before it returns or throws.
+ *
+ * @throws TrainingDivergedError (a TrialFailure) when a loss or metric is NaN or infinite.
+ * @throws TrialFailure when params, data, spec or objective are invalid; its message names
+ *   the field, the value and the rule.
+ */
+export async function trainTrial(input: TrainInput): Promise<TrainResult> {
+  const { spec, objective } = input;
+  const { split, model, batchSize, stopper } = prepare(input);
+  const rng = mulberry32(input.seed);
+  const scale = spec.task === 'regression' ? (input.targetStd ?? 1) : 1;
+  let bestWeights: tf.Tensor[] | undefined;
+  try {
+    const history: EpochMetrics[] = [];
+    let bestMetrics: EpochMetrics | undefined;
+    let stoppedBy: TrainResult['stoppedBy'] = 'maxEpochs';
+
+    for (let epoch = 1; epoch <= input.maxEpochs; epoch++) {
+      const order = permutation(input.data.trainRows, rng);
+      const train = await fitEpoch(model, split, order, batchSize);
+      const val = await evaluate(model, split.xVal, split.yVal, spec.task, batchSize);
+      const metrics: EpochMetrics =
+        spec.task === 'classification'
+          ? { loss: train.loss, accuracy: train.metric, val_loss: val.loss, val_accuracy: val.metric }
+          : { loss: train.loss, mae: train.metric * scale, val_loss: val.loss, val_mae: val.metric * scale };
+      for (const [name, value] of Object.entries(metrics)) {
+        if (!Number.isFinite(value)) throw new TrainingDivergedError(epoch, name, value);
+      }
+      history.push(metrics);
+
+      const early = stopper.update(epoch, metrics[objective.metric]!);
+      if (stopper.bestEpoch === epoch) {
+        // tfjs cannot restore the best weights itself: keep a copy of them.
+        tf.dispose(bestWeights);
+        bestWeights = snapshot(model);
+        bestMetrics = metrics;
+      }
+      const verdict = input.onEpoch === undefined ? 'continue' : await input.onEpoch(epoch, { ...metrics });
+      if (verdict === 'stop') {
+        stoppedBy = 'callback';
+        break;
+      }
+      if (early === 'stop') {
+        stoppedBy = 'earlyStopping';
+        break;
+      }
+    }
+
+    if (bestWeights === undefined || bestMetrics === undefined) {
+      // Unreachable: every epoch's metrics are finite, so the first one is a best.
+      throw new Error('training ended without a best epoch');
+    }
+    model.setWeights(bestWeights);
+    const artifact = await serializeModel(model);
+    return {
+      epochs: history.length,
+      bestEpoch: stopper.bestEpoch,
+      bestMetrics: { ...bestMetrics },
+      history,
+      stoppedBy,
+      artifact,
+    };
+  } finally {
+    tf.dispose(bestWeights);
+    disposeModel(model);
+    disposeSplit(split);
+  }
+}
+
+interface Prepared {
+  split: SplitTensors;
+  model: tf.LayersModel;
+  batchSize: number;
+  stopper: EarlyStopper;
+}
+
+/**
+ * Validates the input and builds the tensors and the model. Anything that fails here
+ * fails the same way on a retry, so it becomes a TrialFailure (message unchanged).
+ */
+function prepare(input: TrainInput): Prepared {
+  let split: SplitTensors | undefined;
+  try {
+    checkInput(input);
+    const { batchSize } = parseCommonParams(input.params);
+    const stopper = new EarlyStopper({ ...input.earlyStopping, direction: input.objective.direction });
+    split = toTensors(input.data, input.spec);
+    const model = buildModel(input.family, input.params, input.spec, input.seed);
+    return { split, model, batchSize, stopper };
+  } catch (err) {
+    if (split !== undefined) disposeSplit(split);
+    throw err instanceof Error ? new TrialFailure(err.message, { cause: err }) : err;
+  }
+}
+
+function disposeSplit(split: SplitTensors): void {
+  tf.dispose([split.xTrain, split.yTrain, split.xVal, split.yVal]);
+}
+
+/** Mean training loss and metric of one epoch over the rows in `order`. */
+async function fitEpoch(
+  model: tf.LayersModel,
+  split: SplitTensors,
+  order: Int32Array,
+  batchSize: number,
+): Promise<{ loss: number; metric: number }> {
+  // Our own seeded permutation: fit's `shuffle` draws from the unseeded Math.random.
+  const [x, y] = reorder(split.xTrain, split.yTrain, order);
+  try {
+    const result = await model.fit(x, y, {
+      batchSize,
+      epochs: 1,
+      shuffle: false,
+      verbose: 0,
+      yieldEvery: 'batch',
+      callbacks: {
+        // Stop the epoch at the first non-finite batch loss; the epoch's mean is then
+        // non-finite too, and the caller reports the divergence.
+        onBatchEnd: async (_batch, logs) => {
+          if (logs !== undefined && !Number.isFinite(logs['loss'])) model.stopTraining = true;
+        },
+      },
+    });
+    const metricName = Object.keys(result.history).find((k) => k !== 'loss');
+    return {
+      loss: scalarOf(result.history['loss']?.[0]),
+      metric: scalarOf(metricName === undefined ? undefined : result.history[metricName]?.[0]),
+    };
+  } finally {
+    tf.dispose([x, y]);
+  }
+}
+
+/**
+ * Validation loss and metric (accuracy or mae), computed batch by batch with the same
+ * loss functions the model was compiled with, yielding to the event loop between batches.
+ */
+async function evaluate(
+  model: tf.LayersModel,
+  x: tf.Tensor,
+  y: tf.Tensor,
+  task: TaskSpec['task'],
+  batchSize: number,
+): Promise<{ loss: number; metric: number }> {
+  const rows = x.shape[0] ?? 0;
+  let lossSum = 0;
+  let metricSum = 0;
+  for (let start = 0; start < rows; start += batchSize) {
+    const size = Math.min(batchSize, rows - start);
+    const sums = tf.tidy(() => {
+      const yb = y.slice(start, size);
+      const pred = model.predict(x.slice(start, size)) as tf.Tensor;
+      const loss =
+        task === 'classification' ? tf.metrics.categoricalCrossentropy(yb, pred) : tf.metrics.meanSquaredError(yb, pred);
+      const metric =
+        task === 'classification' ? tf.metrics.categoricalAccuracy(yb, pred) : tf.metrics.meanAbsoluteError(yb, pred);
+      return tf.stack([loss.sum(), metric.sum()]);
+    });
+    try {
+      const [l, m] = await sums.data();
+      lossSum += l ?? Number.NaN;
+      metricSum += m ?? Number.NaN;
+    } finally {
+      sums.dispose();
+    }
+    await tf.nextFrame();
+  }
+  return { loss: lossSum / rows, metric: metricSum / rows };
+}
+
+/** Copies of the model's current weights (all of them, BatchNorm statistics included). */
+function snapshot(model: tf.LayersModel): tf.Tensor[] {
+  return tf.tidy(() => model.getWeights().map((w) => w.clone()));
+}
+
+function scalarOf(value: number | tf.Tensor | undefined): number {
+  if (value === undefined) return Number.NaN;
+  return typeof value === 'number' ? value : (value.dataSync()[0] ?? Number.NaN);
+}
+
+const METRIC_TASK: Record<Metric, TaskSpec['task'] | undefined> = {
+  val_loss: undefined,
+  val_accuracy: 'classification',
+  val_mae: 'regression',
+};
+
+function checkInput(input: TrainInput): void {
+  if (!Number.isInteger(input.maxEpochs) || input.maxEpochs < 1) {
+    throw new ValidationError('maxEpochs', input.maxEpochs, 'must be an integer >= 1');
+  }
+  if (!Number.isFinite(input.seed)) throw new ValidationError('seed', input.seed, 'must be a finite number');
+  const { metric, direction } = input.objective;
+  if (!(metric in METRIC_TASK)) {
+    throw new ValidationError('objective.metric', metric, `must be one of ${Object.keys(METRIC_TASK).join(', ')}`);
+  }
+  const task = METRIC_TASK[metric];
+  if (task !== undefined && task !== input.spec.task) {
+    throw new ValidationError('objective.metric', metric, `does not apply to a ${input.spec.task} task`);
+  }
+  const natural = metric === 'val_accuracy' ? 'maximize' : 'minimize';
+  if (direction !== natural) {
+    throw new ValidationError('objective.direction', direction, `must be '${natural}' for ${metric}`);
+  }
+  if (input.targetStd !== undefined && !(Number.isFinite(input.targetStd) && input.targetStd > 0)) {
+    throw new ValidationError('targetStd', input.targetStd, 'must be a finite number > 0');
+  }
+}

@@ -1,0 +1,51 @@
+import * as tf from '@tensorflow/tfjs';
+import { describe, expect, it } from 'vitest';
+import { selectBackend } from '../../src/workers/training/index.ts';
+
+describe('selectBackend', () => {
+  it('falls back to cpu when the native packages are absent', async () => {
+    const selected = await selectBackend();
+    expect(selected.name).toBe('cpu');
+    expect(tf.getBackend()).toBe('cpu');
+    expect(selected.detail).toMatch(/@tensorflow\/tfjs-node-gpu/);
+    expect(selected.detail).toMatch(/@tensorflow\/tfjs-node:/);
+  });
+
+  it('tries tfjs-node-gpu, then tfjs-node, then cpu', async () => {
+    const tried: string[] = [];
+    const selected = await selectBackend(undefined, async (specifier) => {
+      tried.push(specifier);
+      throw Object.assign(new Error(`Cannot find package '${specifier}'`), { code: 'ERR_MODULE_NOT_FOUND' });
+    });
+    expect(tried).toEqual(['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']);
+    expect(selected).toEqual({
+      name: 'cpu',
+      detail: 'cpu (pure JavaScript, slow); skipped @tensorflow/tfjs-node-gpu: not installed; @tensorflow/tfjs-node: not installed',
+    });
+  });
+
+  it('treats a package that loads without registering a backend as unusable', async () => {
+    const selected = await selectBackend(undefined, async () => ({}));
+    expect(selected.name).toBe('cpu');
+    expect(selected.detail).toMatch(/tfjs-node: it loaded but registered no 'tensorflow' backend/);
+  });
+
+  it('uses cpu when it is forced', async () => {
+    const tried: string[] = [];
+    const selected = await selectBackend('cpu', async (s) => void tried.push(s));
+    expect(selected.name).toBe('cpu');
+    expect(tried).toEqual([]);
+  });
+
+  it('throws a clear error when a forced native backend cannot load', async () => {
+    await expect(selectBackend('tensorflow')).rejects.toThrow(
+      /MAAS_BACKEND is 'tensorflow', but @tensorflow\/tfjs-node could not be loaded/,
+    );
+    await expect(selectBackend('tensorflow-gpu')).rejects.toThrow(/@tensorflow\/tfjs-node-gpu could not be loaded/);
+    expect(tf.getBackend()).toBe('cpu');
+  });
+
+  it('rejects an unknown backend name', async () => {
+    await expect(selectBackend('webgl')).rejects.toThrow(/MAAS_BACKEND is "webgl", but must be one of/);
+  });
+});
