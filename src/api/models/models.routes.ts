@@ -1,0 +1,79 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { modelNameSchema } from '../../schemas.ts';
+import { errorSchema } from '../datasets/datasets.routes.ts';
+
+const versionSchema = z.object({
+  version: z.number().int(),
+  family: z.string(),
+  metrics: z.record(z.string(), z.number()),
+  studyId: z.string(),
+  trialId: z.string(),
+  datasetId: z.string(),
+  aliases: z.array(z.string()),
+  createdAt: z.string(),
+});
+
+export const modelSchema = z
+  .object({ name: z.string(), aliases: z.record(z.string(), z.number().int()), versions: z.array(versionSchema) })
+  .openapi('Model');
+
+const nameParam = z.object({ name: z.string() });
+const notFound = { description: 'No such model', content: { 'application/json': { schema: errorSchema } } };
+
+export const list = createRoute({
+  method: 'get',
+  path: '/v1/models',
+  summary: 'List models with their version counts and aliases',
+  responses: {
+    200: {
+      description: 'Models',
+      content: { 'application/json': { schema: z.object({ models: z.array(z.object({ name: z.string(), versions: z.number().int(), latestVersion: z.number().int(), aliases: z.record(z.string(), z.number().int()), updatedAt: z.string() })) }) } },
+    },
+  },
+});
+
+export const get = createRoute({
+  method: 'get',
+  path: '/v1/models/{name}',
+  summary: 'A model: its versions, metrics and aliases',
+  request: { params: nameParam },
+  responses: { 200: { description: 'The model', content: { 'application/json': { schema: modelSchema } } }, 404: notFound },
+});
+
+export const promote = createRoute({
+  method: 'post',
+  path: '/v1/models/{name}/promote',
+  summary: 'Point an alias (default champion) at a version',
+  request: {
+    params: nameParam,
+    body: { required: true, content: { 'application/json': { schema: z.object({ version: z.number().int().min(1), alias: modelNameSchema.optional() }).strict() } } },
+  },
+  responses: { 200: { description: 'The model after the move', content: { 'application/json': { schema: modelSchema } } }, 404: notFound },
+});
+
+export const predict = createRoute({
+  method: 'post',
+  path: '/v1/models/{name}/predict',
+  summary: 'Predict with the champion version (TF Serving / KServe v1 body format)',
+  request: {
+    params: nameParam,
+    query: z.object({ alias: modelNameSchema.optional() }),
+    body: {
+      required: true,
+      content: {
+        'application/json': {
+          schema: z
+            .object({ instances: z.array(z.unknown()).min(1).max(10_000) })
+            .openapi({ description: 'Raw rows: feature values by column name (tabular) or pixel arrays (images).' }),
+        },
+      },
+    },
+  },
+  responses: {
+    200: {
+      description: 'One prediction per instance: the label and class probabilities, or the value',
+      content: { 'application/json': { schema: z.object({ predictions: z.array(z.unknown()), model: z.object({ name: z.string(), version: z.number().int(), alias: z.string() }) }) } },
+    },
+    404: notFound,
+  },
+});

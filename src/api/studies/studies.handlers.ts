@@ -1,0 +1,109 @@
+import { randomInt, randomUUID } from 'node:crypto';
+import type { z } from 'zod';
+import type { Coordinator } from '../../coordinator/index.ts';
+import type { TaskSpec } from '../../domain.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
+import { errorMessage, type Logger } from '../../log.ts';
+import { defaultDirection, rankByValue } from '../../ranking.ts';
+import type { StudyConfig } from '../../schemas.ts';
+import { buildSpace, createSampler, familiesFor } from '../../search/index.ts';
+import { ACTIVE_STUDY_STATES, type Repository, type StudyRecord, type TrialRecord } from '../../storage/index.ts';
+import type { createStudyBody } from './studies.routes.ts';
+
+type CreateBody = z.infer<typeof createStudyBody>;
+
+export function trialView(t: TrialRecord) {
+  return {
+    id: t.id, number: t.number, family: t.family, params: t.params, state: t.state, value: t.value, metrics: t.metrics,
+    epochs: t.epochs, bestEpoch: t.bestEpoch, durationMs: t.durationMs, backend: t.backend, worker: t.worker, attempts: t.attempts, error: t.error,
+  };
+}
+
+const METRICS_FOR: Record<TaskSpec['task'], string[]> = {
+  classification: ['val_accuracy', 'val_loss'],
+  regression: ['val_loss', 'val_mae'],
+};
+
+/** A model name made from a study name: "My digits!" → "My-digits". */
+function slug(name: string): string {
+  const s = name.trim().replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 100).replace(/-+$/, '');
+  return s || 'model';
+}
+
+export function studyHandlers(deps: { repo: Repository; coordinator: Coordinator; log: Logger }) {
+  const { repo, coordinator } = deps;
+
+  async function view(study: StudyRecord) {
+    const trials = await repo.trials.list(study.id);
+    const counts: Record<string, number> = { queued: 0, running: 0, completed: 0, failed: 0, cancelled: 0 };
+    for (const t of trials) counts[t.state] = (counts[t.state] ?? 0) + 1;
+    const best = rankByValue(trials.filter((t) => t.state === 'completed' || t.state === 'running'), study.config.objective.direction)[0];
+    const version = study.state === 'completed' ? (await repo.models.versions(study.promoteTo)).find((v) => v.studyId === study.id) : undefined;
+    return {
+      id: study.id, name: study.name, datasetId: study.datasetId, state: study.state, message: study.message, config: study.config,
+      counts, best: best ? trialView(best) : null, model: version ? { name: version.modelName, version: version.version } : null,
+      createdAt: study.createdAt.toISOString(), endedAt: study.endedAt?.toISOString() ?? null,
+    };
+  }
+
+  async function load(id: string): Promise<StudyRecord> {
+    const study = await repo.studies.get(id);
+    if (!study) throw new NotFoundError('study', id);
+    return study;
+  }
+
+  return {
+    view,
+    async create(body: CreateBody) {
+      const dataset = await repo.datasets.get(body.datasetId);
+      if (!dataset) throw new ValidationError('datasetId', body.datasetId, 'does not name an existing dataset (see GET /v1/datasets)');
+      const spec = (dataset.preprocessing as { spec: TaskSpec }).spec;
+      const allowed = METRICS_FOR[spec.task];
+      if (!allowed.includes(body.objective.metric)) {
+        throw new ValidationError('objective.metric', body.objective.metric, `is not available for ${spec.task}; use one of ${allowed.join(', ')}`);
+      }
+      createSampler(body.search.algorithm);
+      const space = buildSpace({ families: body.search.families ?? familiesFor(spec), space: body.search.space }, spec);
+      const config: StudyConfig = {
+        objective: { metric: body.objective.metric, direction: body.objective.direction ?? defaultDirection(body.objective.metric) },
+        budget: body.budget,
+        search: { algorithm: body.search.algorithm, families: space.families, space },
+        earlyStopping: body.earlyStopping,
+        seed: body.seed ?? randomInt(2 ** 31 - 1),
+        promoteTo: body.promoteTo ?? slug(body.name),
+      };
+      const study = await repo.studies.create({ id: randomUUID(), name: body.name, datasetId: dataset.id, config });
+      // The first trials are created now; if Redis is briefly away the coordinator's sweep enqueues them later.
+      await coordinator.tick(study.id).catch((err) => deps.log.warn('first tick failed; the sweep will retry', { studyId: study.id, error: errorMessage(err) }));
+      return view((await repo.studies.get(study.id)) ?? study);
+    },
+    async list() {
+      return { studies: await Promise.all((await repo.studies.list()).map(view)) };
+    },
+    async get(id: string) {
+      return view(await load(id));
+    },
+    async leaderboard(id: string, limit = 100) {
+      const study = await load(id);
+      // Completed trials by their result, running ones by their best epoch so far; failed and cancelled ones are not ranked.
+      const ranked = rankByValue((await repo.trials.list(id)).filter((t) => t.state === 'completed' || t.state === 'running'), study.config.objective.direction);
+      return { trials: ranked.slice(0, limit).map((t, i) => ({ rank: i + 1, ...trialView(t) })) };
+    },
+    async trials(id: string) {
+      await load(id);
+      return { trials: (await repo.trials.list(id)).map(trialView) };
+    },
+    async trial(id: string, trialId: string) {
+      const trial = await repo.trials.get(trialId);
+      if (!trial || trial.studyId !== id) throw new NotFoundError('trial', trialId);
+      const curve = await repo.trials.curve(trialId);
+      return { ...trialView(trial), curve: curve.map((e) => ({ epoch: e.epoch, metrics: e.metrics })) };
+    },
+    async cancel(id: string) {
+      const study = await load(id);
+      if (!ACTIVE_STUDY_STATES.includes(study.state)) throw new ConflictError(`study '${id}' has already ended (state ${study.state})`);
+      await coordinator.cancel(id);
+      return view(await load(id));
+    },
+  };
+}

@@ -1,0 +1,127 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { studyConfigSchema } from '../../schemas.ts';
+import { errorSchema } from '../datasets/datasets.routes.ts';
+
+export const createStudyBody = studyConfigSchema
+  .extend({
+    name: z.string().min(1).max(200),
+    datasetId: z.string().min(1),
+  })
+  .strict()
+  .openapi('CreateStudy', {
+    example: {
+      name: 'digits',
+      datasetId: '…',
+      objective: { metric: 'val_accuracy', direction: 'maximize' },
+      budget: { maxTrials: 6, maxEpochs: 10, parallelism: 2 },
+      search: { algorithm: 'random', families: ['mlp', 'cnn'] },
+      earlyStopping: { patience: 3, minDelta: 0.001 },
+      seed: 42,
+    },
+  });
+
+const trialSummary = z.object({
+  id: z.string(),
+  number: z.number().int(),
+  family: z.string(),
+  params: z.record(z.string(), z.unknown()),
+  state: z.string(),
+  value: z.number().nullable(),
+  metrics: z.record(z.string(), z.number()).nullable(),
+  epochs: z.number().int(),
+  bestEpoch: z.number().int().nullable(),
+  durationMs: z.number().int().nullable(),
+  backend: z.string().nullable(),
+  worker: z.string().nullable(),
+  attempts: z.number().int(),
+  error: z.string().nullable(),
+});
+
+export const studySchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    datasetId: z.string(),
+    state: z.enum(['queued', 'running', 'completed', 'failed', 'cancelled']),
+    message: z.string().nullable(),
+    config: z.unknown(),
+    counts: z.record(z.string(), z.number().int()),
+    best: trialSummary.nullable(),
+    model: z.object({ name: z.string(), version: z.number().int() }).nullable(),
+    createdAt: z.string(),
+    endedAt: z.string().nullable(),
+  })
+  .openapi('Study');
+
+const leaderboardEntry = trialSummary.extend({ rank: z.number().int() });
+const idParam = z.object({ id: z.string() });
+
+const notFound = { description: 'No such study', content: { 'application/json': { schema: errorSchema } } };
+
+export const create = createRoute({
+  method: 'post',
+  path: '/v1/studies',
+  summary: 'Start a study (a search over families and hyperparameters)',
+  request: { body: { required: true, content: { 'application/json': { schema: createStudyBody } } } },
+  responses: {
+    202: { description: 'Accepted; trials are queued', content: { 'application/json': { schema: studySchema } } },
+    400: { description: 'Invalid input; the message names the field, the value and the rule', content: { 'application/json': { schema: errorSchema } } },
+  },
+});
+
+export const list = createRoute({
+  method: 'get',
+  path: '/v1/studies',
+  summary: 'List studies, newest first',
+  responses: { 200: { description: 'Studies', content: { 'application/json': { schema: z.object({ studies: z.array(studySchema) }) } } } },
+});
+
+export const get = createRoute({
+  method: 'get',
+  path: '/v1/studies/{id}',
+  summary: 'A study: state, trial counts, best so far',
+  request: { params: idParam },
+  responses: { 200: { description: 'The study', content: { 'application/json': { schema: studySchema } } }, 404: notFound },
+});
+
+export const leaderboard = createRoute({
+  method: 'get',
+  path: '/v1/studies/{id}/leaderboard',
+  summary: 'Trials ranked by the objective (running trials by their best epoch so far)',
+  request: { params: idParam, query: z.object({ limit: z.coerce.number().int().min(1).max(1000).optional() }) },
+  responses: { 200: { description: 'Ranked trials', content: { 'application/json': { schema: z.object({ trials: z.array(leaderboardEntry) }) } } }, 404: notFound },
+});
+
+export const trials = createRoute({
+  method: 'get',
+  path: '/v1/studies/{id}/trials',
+  summary: 'Every trial of a study in creation order',
+  request: { params: idParam },
+  responses: { 200: { description: 'Trials', content: { 'application/json': { schema: z.object({ trials: z.array(trialSummary) }) } } }, 404: notFound },
+});
+
+export const trial = createRoute({
+  method: 'get',
+  path: '/v1/studies/{id}/trials/{trialId}',
+  summary: 'One trial with its per-epoch learning curve',
+  request: { params: z.object({ id: z.string(), trialId: z.string() }) },
+  responses: {
+    200: {
+      description: 'The trial',
+      content: { 'application/json': { schema: trialSummary.extend({ curve: z.array(z.object({ epoch: z.number().int(), metrics: z.record(z.string(), z.number()) })) }) } },
+    },
+    404: notFound,
+  },
+});
+
+export const cancel = createRoute({
+  method: 'post',
+  path: '/v1/studies/{id}/cancel',
+  summary: 'Cancel a study: queued trials are dropped, running ones stop after their current epoch',
+  request: { params: idParam },
+  responses: {
+    200: { description: 'The study', content: { 'application/json': { schema: studySchema } } },
+    404: notFound,
+    409: { description: 'The study has already ended', content: { 'application/json': { schema: errorSchema } } },
+  },
+});

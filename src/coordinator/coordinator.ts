@@ -1,0 +1,151 @@
+import { randomUUID } from 'node:crypto';
+import { Worker } from 'bullmq';
+import type { StudyState } from '../domain.ts';
+import { errorMessage, type Logger } from '../log.ts';
+import { STUDY_EVENTS_QUEUE, studyEventSchema, type Queues } from '../queue/index.ts';
+import { rankByValue } from '../ranking.ts';
+import { createSampler, rngFor, searchSpaceSchema, type FrozenTrial } from '../search/index.ts';
+import { ACTIVE_STUDY_STATES, ACTIVE_TRIAL_STATES, type Repository, type StudyRecord, type TrialRecord } from '../storage/index.ts';
+
+export interface CoordinatorOptions {
+  repo: Repository;
+  queues: Queues;
+  log: Logger;
+  /** Queue-key prefix shared with the queues. */
+  prefix: string;
+  /** How often every active study is re-checked. @defaultValue 5000 */
+  intervalMs?: number;
+}
+
+/**
+ * The only component that decides: which trials to create next, when a
+ * study ends, which trial is promoted. It keeps no state of its own: every
+ * decision is recomputed from the database, and every write it makes is
+ * idempotent (trial numbers are unique per study, job ids are trial ids,
+ * state changes are compare-and-set), so it can restart at any time and two
+ * coordinators never double-enqueue.
+ */
+export class Coordinator {
+  private readonly repo: Repository;
+  private readonly queues: Queues;
+  private readonly log: Logger;
+  private events?: Worker;
+  private timer?: NodeJS.Timeout;
+  /** Serializes ticks of one study within this process. */
+  private readonly running = new Map<string, Promise<void>>();
+
+  constructor(private readonly options: CoordinatorOptions) {
+    this.repo = options.repo;
+    this.queues = options.queues;
+    this.log = options.log.child({ component: 'coordinator' });
+  }
+
+  /** Starts listening for study events and sweeping active studies. */
+  async start(): Promise<void> {
+    this.events = new Worker(
+      STUDY_EVENTS_QUEUE,
+      async (job) => this.tick(studyEventSchema.parse(job.data).studyId),
+      { connection: this.queues.connection, prefix: this.options.prefix, concurrency: 4 },
+    );
+    this.events.on('error', (err) => this.log.warn('study-events worker error', { error: errorMessage(err) }));
+    const sweep = () => void this.sweep().catch((err) => this.log.warn('sweep failed', { error: errorMessage(err) }));
+    this.timer = setInterval(sweep, this.options.intervalMs ?? 5000);
+    sweep();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.events?.close();
+    await Promise.allSettled(this.running.values());
+  }
+
+  /** Re-checks every active study: catches time limits and events lost while no coordinator ran. */
+  async sweep(): Promise<void> {
+    for (const study of await this.repo.studies.active()) await this.tick(study.id);
+  }
+
+  /** Brings one study up to date. Safe to call any number of times, from any process. */
+  tick(studyId: string): Promise<void> {
+    const previous = this.running.get(studyId) ?? Promise.resolve();
+    const next = previous.then(() => this.decide(studyId)).finally(() => {
+      if (this.running.get(studyId) === next) this.running.delete(studyId);
+    });
+    this.running.set(studyId, next);
+    return next;
+  }
+
+  /** Cancels a study: queued trials are dropped, running ones stop at their next epoch. */
+  async cancel(studyId: string): Promise<boolean> {
+    const changed = await this.repo.studies.transition(studyId, ACTIVE_STUDY_STATES, 'cancelled', 'cancelled by request');
+    for (const id of await this.repo.trials.cancelQueued(studyId)) await this.removeJob(id);
+    return changed;
+  }
+
+  private async decide(studyId: string): Promise<void> {
+    const study = await this.repo.studies.get(studyId);
+    if (!study || !ACTIVE_STUDY_STATES.includes(study.state)) return;
+    const { budget } = study.config;
+    let trials = await this.repo.trials.list(studyId);
+    const timeUp = budget.timeLimitSeconds !== undefined && Date.now() - study.createdAt.getTime() >= budget.timeLimitSeconds * 1000;
+
+    if (timeUp) {
+      for (const id of await this.repo.trials.cancelQueued(studyId)) await this.removeJob(id);
+      trials = await this.repo.trials.list(studyId);
+    } else {
+      const active = trials.filter((t) => ACTIVE_TRIAL_STATES.includes(t.state)).length;
+      const slots = Math.min(budget.parallelism - active, budget.maxTrials - trials.length);
+      for (let i = 0; i < slots; i++) await this.createTrial(study, trials, trials.length + i);
+      trials = await this.repo.trials.list(studyId);
+      // Enqueueing is idempotent, so a trial whose job was lost (a crash between
+      // the insert and the enqueue, a Redis without persistence) is simply added again.
+      for (const t of trials) if (ACTIVE_TRIAL_STATES.includes(t.state)) await this.enqueue(t);
+    }
+
+    if (study.state === 'queued' && trials.length > 0) await this.repo.studies.transition(studyId, ['queued'], 'running');
+    const unfinished = trials.some((t) => ACTIVE_TRIAL_STATES.includes(t.state));
+    if (!unfinished && (timeUp || trials.length >= budget.maxTrials)) await this.finish(study, trials, timeUp);
+  }
+
+  private async createTrial(study: StudyRecord, history: readonly TrialRecord[], number: number): Promise<void> {
+    const { config } = study;
+    const space = searchSpaceSchema.parse(config.search.space);
+    const frozen: FrozenTrial[] = history.map((t) => ({ number: t.number, params: t.params, state: t.state, value: t.value }));
+    const params = createSampler(config.search.algorithm).sample(space, frozen, {
+      direction: config.objective.direction,
+      rng: rngFor(config.seed, number),
+    });
+    const trial = await this.repo.trials.create({ id: randomUUID(), studyId: study.id, number, family: String(params.family), params });
+    if (trial) this.log.debug('trial created', { studyId: study.id, trial: number, params });
+  }
+
+  private async enqueue(t: TrialRecord): Promise<void> {
+    await this.queues.trials.add('train', { trialId: t.id, studyId: t.studyId }, { jobId: t.id });
+  }
+
+  private async removeJob(trialId: string): Promise<void> {
+    // A job a worker holds cannot be removed; that worker sees the cancellation at its next epoch.
+    await this.queues.trials.remove(trialId).catch(() => 0);
+  }
+
+  /** Ends a study; the best completed trial becomes the next version of its model. */
+  private async finish(study: StudyRecord, trials: readonly TrialRecord[], timeUp: boolean): Promise<void> {
+    const best = rankByValue(trials.filter((t) => t.state === 'completed'), study.config.objective.direction)[0];
+    if (!best) {
+      const reasons = [...new Set(trials.map((t) => t.error).filter(Boolean))].slice(0, 3).join('; ');
+      const message = `no trial completed${reasons ? `: ${reasons}` : ''}`;
+      if (await this.repo.studies.transition(study.id, ACTIVE_STUDY_STATES, 'failed', message)) this.log.warn('study failed', { studyId: study.id, message });
+      return;
+    }
+    const version = await this.repo.models.registerFromStudy({
+      modelName: study.promoteTo,
+      studyId: study.id,
+      trialId: best.id,
+      datasetId: study.datasetId,
+      family: best.family,
+      metrics: best.metrics ?? {},
+    });
+    const message = `${timeUp ? 'time limit reached; ' : ''}best trial #${best.number} (${study.config.objective.metric} ${best.value}) promoted to ${version.modelName} v${version.version} as champion`;
+    const to: StudyState = 'completed';
+    if (await this.repo.studies.transition(study.id, ACTIVE_STUDY_STATES, to, message)) this.log.info('study completed', { studyId: study.id, message });
+  }
+}

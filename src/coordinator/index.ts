@@ -1,0 +1,1 @@
+export { Coordinator, type CoordinatorOptions } from './coordinator.ts';

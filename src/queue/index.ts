@@ -1,0 +1,64 @@
+import { Queue, type JobsOptions } from 'bullmq';
+import { Redis } from 'ioredis';
+import { z } from 'zod';
+
+/**
+ * The queue layer: queue names, job payloads and their options in one place.
+ * Every payload a worker reads is parsed with these schemas.
+ */
+
+/** Trials waiting for a worker. One job per trial; the job id is the trial id, so enqueueing twice is a no-op. */
+export const TRIALS_QUEUE = 'trials';
+/** "Something happened to this study": wakes a coordinator to decide what comes next. */
+export const STUDY_EVENTS_QUEUE = 'study-events';
+
+export const trialJobSchema = z.object({ trialId: z.string().min(1), studyId: z.string().min(1) });
+export type TrialJob = z.infer<typeof trialJobSchema>;
+
+export const studyEventSchema = z.object({ studyId: z.string().min(1), reason: z.string() });
+export type StudyEvent = z.infer<typeof studyEventSchema>;
+
+export const TRIAL_JOB_OPTIONS: JobsOptions = {
+  // Infrastructure failures (a lost database connection, a killed process) are retried;
+  // failures that cannot succeed throw UnrecoverableError and are not.
+  attempts: 3,
+  backoff: { type: 'exponential', delay: 2000 },
+  // The database keeps every result; Redis keeps only what is in flight.
+  removeOnComplete: true,
+  removeOnFail: { age: 7 * 24 * 3600 },
+};
+
+/** A Redis connection as BullMQ needs it (blocking commands must not time out). */
+export function redisConnection(url: string): Redis {
+  return new Redis(url, {
+    maxRetriesPerRequest: null,
+    // Back off up to 5 s between reconnects instead of hammering a restarting server.
+    retryStrategy: (times) => Math.min(200 * times, 5000),
+  });
+}
+
+export interface Queues {
+  trials: Queue<TrialJob>;
+  studyEvents: Queue<StudyEvent>;
+  connection: Redis;
+  close(): Promise<void>;
+}
+
+export function openQueues(redisUrl: string, prefix: string): Queues {
+  const connection = redisConnection(redisUrl);
+  const trials = new Queue<TrialJob>(TRIALS_QUEUE, { connection, prefix, defaultJobOptions: TRIAL_JOB_OPTIONS });
+  const studyEvents = new Queue<StudyEvent>(STUDY_EVENTS_QUEUE, {
+    connection,
+    prefix,
+    defaultJobOptions: { attempts: 5, backoff: { type: 'exponential', delay: 500 }, removeOnComplete: true, removeOnFail: { age: 24 * 3600 } },
+  });
+  return {
+    trials,
+    studyEvents,
+    connection,
+    close: async () => {
+      await Promise.all([trials.close(), studyEvents.close()]);
+      connection.disconnect();
+    },
+  };
+}

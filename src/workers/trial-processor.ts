@@ -1,0 +1,99 @@
+import { UnrecoverableError, type Job } from 'bullmq';
+import type { EpochMetrics, Family } from '../domain.ts';
+import { errorMessage, type Logger } from '../log.ts';
+import { trialJobSchema, type Queues } from '../queue/index.ts';
+import { improves } from '../ranking.ts';
+import { ACTIVE_STUDY_STATES, type Repository, type StudyRecord } from '../storage/index.ts';
+import type { DatasetCache } from './dataset-cache.ts';
+import { trainTrial, TrialFailure } from './training/index.ts';
+
+export interface ProcessorDeps {
+  repo: Repository;
+  queues: Queues;
+  datasets: DatasetCache;
+  log: Logger;
+  /** Identifies this worker in trial records. */
+  workerId: string;
+  /** Compute backend name, stored with each trial. */
+  backend: string;
+}
+
+/** Why a running trial should stop early, decided at each epoch from the database. */
+async function stopReason(repo: Repository, study: StudyRecord, trialId: string): Promise<'cancelled' | 'time' | null> {
+  const [current, trial] = await Promise.all([repo.studies.get(study.id), repo.trials.get(trialId)]);
+  if (!current || !ACTIVE_STUDY_STATES.includes(current.state) || trial?.state !== 'running') return 'cancelled';
+  const limit = study.config.budget.timeLimitSeconds;
+  if (limit !== undefined && Date.now() - study.createdAt.getTime() >= limit * 1000) return 'time';
+  return null;
+}
+
+/**
+ * Trains one trial from its BullMQ job. Every write is idempotent, so a job
+ * that is retried or taken over after a worker died records its result once.
+ */
+export function createTrialProcessor(deps: ProcessorDeps) {
+  const { repo, queues, log } = deps;
+
+  return async function processTrial(job: Job): Promise<string> {
+    const { trialId, studyId } = trialJobSchema.parse(job.data);
+    const study = await repo.studies.get(studyId);
+    if (!study || !ACTIVE_STUDY_STATES.includes(study.state)) {
+      await repo.trials.end(trialId, 'cancelled', 'study ended before the trial started');
+      return 'skipped';
+    }
+    const trial = await repo.trials.start(trialId, deps.workerId, deps.backend);
+    if (!trial) return 'skipped';
+    const tlog = log.child({ studyId, trial: trial.number, attempt: trial.attempts });
+    tlog.info('trial started', { family: trial.family, params: trial.params });
+    const started = Date.now();
+    const { objective, budget, earlyStopping, seed } = study.config;
+    let best: { value: number; epoch: number; metrics: EpochMetrics } | null = null;
+    let stoppedFor: 'cancelled' | 'time' | null = null;
+    try {
+      const { spec, data, targetStd } = await deps.datasets.get(study.datasetId);
+      const result = await trainTrial({
+        family: trial.family as Family,
+        params: trial.params,
+        spec,
+        data,
+        targetStd,
+        maxEpochs: budget.maxEpochs,
+        earlyStopping,
+        objective: { metric: objective.metric, direction: objective.direction },
+        seed: seed + trial.number,
+        onEpoch: async (epoch, metrics) => {
+          const value = metrics[objective.metric];
+          if (value !== undefined && (best === null || improves(value, best.value, objective.direction))) best = { value, epoch, metrics };
+          if (best) await repo.trials.recordEpoch(trialId, epoch, metrics, best);
+          await job.updateProgress({ epoch, metrics });
+          stoppedFor = await stopReason(repo, study, trialId);
+          return stoppedFor ? 'stop' : 'continue';
+        },
+      });
+      const durationMs = Date.now() - started;
+      if (stoppedFor === 'cancelled') {
+        await repo.trials.end(trialId, 'cancelled', 'study was cancelled', durationMs);
+        tlog.info('trial cancelled', { epochs: result.epochs });
+        return 'cancelled';
+      }
+      const value = result.bestMetrics[objective.metric];
+      if (value === undefined) throw new TrialFailure(`training reported no ${objective.metric}`);
+      await repo.trials.complete(trialId, { value, metrics: result.bestMetrics, epochs: result.epochs, bestEpoch: result.bestEpoch, durationMs, artifact: result.artifact });
+      tlog.info('trial completed', { value, epochs: result.epochs, bestEpoch: result.bestEpoch, durationMs, stoppedBy: stoppedFor === 'time' ? 'timeLimit' : result.stoppedBy });
+      return 'completed';
+    } catch (err) {
+      const message = errorMessage(err);
+      const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      if (err instanceof TrialFailure || lastAttempt) {
+        // Deterministic failures (NaN loss, a model that cannot be built) fail once, without retries.
+        await repo.trials.end(trialId, 'failed', message, Date.now() - started);
+        tlog.warn('trial failed', { error: message });
+        throw err instanceof TrialFailure ? new UnrecoverableError(message) : err;
+      }
+      tlog.warn('trial attempt failed; it will be retried', { error: message });
+      throw err;
+    } finally {
+      await queues.studyEvents.add('trial-ended', { studyId, reason: `trial ${trial.number}` }).catch((e) => tlog.warn('could not notify the coordinator', { error: errorMessage(e) }));
+    }
+  };
+}
