@@ -1,0 +1,145 @@
+/**
+ * The predict endpoint's side of preprocessing: JSON instances in, model inputs out,
+ * and model outputs back to labels or values. Training rows and instances share
+ * `createTabularEncoder` and the pixel scale, so both encode alike.
+ */
+import { PayloadTooLargeError, ValidationError } from '../errors.ts';
+import type { Preprocessing } from './preprocessing.ts';
+import { createTabularEncoder, type Cell } from './tabular-encoder.ts';
+import { MISSING_CATEGORY, isMissingText, parseNumber } from './values.ts';
+
+/** Most instances one predict request may carry. */
+export const MAX_INSTANCES = 10_000;
+
+export interface ClassPrediction {
+  /** The most probable class. */
+  label: string;
+  /** Every class's probability, keyed by label. */
+  probabilities: Record<string, number>;
+}
+
+export interface ValuePrediction {
+  /** The prediction in the target's original units. */
+  value: number;
+}
+
+export type Prediction = ClassPrediction | ValuePrediction;
+
+/**
+ * Encodes predict instances into `instances.length × featureDim` features.
+ * Tabular instances are objects keyed by column name (missing keys and null count as missing values,
+ * extra keys are ignored); image instances are flat pixel arrays or nested `[h][w]` / `[h][w][c]` arrays.
+ * @throws ValidationError naming the instance and field, e.g. `instances[3].age`.
+ */
+export function encodeInstances(pre: Preprocessing, instances: unknown[]): Float32Array {
+  if (!Array.isArray(instances)) throw new ValidationError('instances', instances, 'must be an array');
+  if (instances.length === 0) throw new ValidationError('instances', instances, 'must contain at least one instance');
+  if (instances.length > MAX_INSTANCES) {
+    throw new PayloadTooLargeError('instances', instances.length, `is more instances than the ${MAX_INSTANCES} one request may carry`);
+  }
+  return pre.kind === 'tabular' ? encodeTabular(pre, instances) : encodeImages(pre, instances);
+}
+
+function encodeTabular(pre: Preprocessing, instances: unknown[]): Float32Array {
+  const columns = pre.columns ?? [];
+  const encoder = createTabularEncoder(columns);
+  const out = new Float32Array(instances.length * encoder.dim);
+  const cells: Cell[] = new Array<Cell>(columns.length);
+  instances.forEach((instance, i) => {
+    if (typeof instance !== 'object' || instance === null || Array.isArray(instance)) {
+      throw new ValidationError(`instances[${i}]`, instance, 'must be an object keyed by column name');
+    }
+    const record = instance as Record<string, unknown>;
+    columns.forEach((column, c) => {
+      // Own properties only, so a column named "constructor" is not read off the prototype.
+      const raw = Object.hasOwn(record, column.name) ? record[column.name] : undefined;
+      const field = `instances[${i}].${column.name}`;
+      cells[c] = column.type === 'numeric' ? readNumber(raw, field) : readCategory(raw, field);
+    });
+    encoder.encodeRow(cells, out, i * encoder.dim);
+  });
+  return out;
+}
+
+function readNumber(raw: unknown, field: string): number {
+  if (raw === undefined || raw === null) return Number.NaN;
+  if (typeof raw === 'number' && Number.isFinite(raw)) return raw;
+  if (typeof raw === 'string') {
+    const text = raw.trim();
+    if (isMissingText(text)) return Number.NaN;
+    const value = parseNumber(text);
+    if (!Number.isNaN(value)) return value;
+  }
+  throw new ValidationError(field, raw, 'must be a number');
+}
+
+function readCategory(raw: unknown, field: string): string {
+  if (raw === undefined || raw === null) return MISSING_CATEGORY;
+  if (typeof raw === 'string') {
+    const text = raw.trim();
+    return isMissingText(text) ? MISSING_CATEGORY : text;
+  }
+  if (typeof raw === 'number' || typeof raw === 'boolean') return String(raw);
+  throw new ValidationError(field, raw, 'must be a string or a number');
+}
+
+function encodeImages(pre: Preprocessing, instances: unknown[]): Float32Array {
+  const [h = 0, w = 0, c = 0] = pre.shape ?? [];
+  const count = pre.pixels?.count ?? h * w * c;
+  const scale = pre.pixels?.scale ?? 1;
+  const max = scale === 1 ? 1 : 255;
+  const rule = `must be a number between 0 and ${max}${scale === 1 ? ' (the training pixels were within 0..1)' : ''}`;
+  const out = new Float32Array(instances.length * count);
+  let at = 0;
+  const put = (value: unknown, field: string): void => {
+    if (typeof value !== 'number' || !(value >= 0 && value <= max)) throw new ValidationError(field, value, rule);
+    out[at++] = value / scale;
+  };
+  const expect = (value: unknown, length: number, field: string, what: string): unknown[] => {
+    if (!Array.isArray(value) || value.length !== length) throw new ValidationError(field, value, `must be an array of ${length} ${what}`);
+    return value;
+  };
+
+  instances.forEach((instance, i) => {
+    const field = `instances[${i}]`;
+    if (Array.isArray(instance) && !Array.isArray(instance[0])) {
+      expect(instance, count, field, `pixel values (or nested [${h}][${w}]${c > 1 ? `[${c}]` : ''} arrays)`);
+      instance.forEach((value, k) => put(value, `${field}[${k}]`));
+      return;
+    }
+    expect(instance, h, field, `rows of the ${h}×${w}×${c} image (or a flat array of ${count} pixel values)`).forEach((row, y) => {
+      expect(row, w, `${field}[${y}]`, 'pixels').forEach((pixel, x) => {
+        const where = `${field}[${y}][${x}]`;
+        // Grayscale pixels may be bare numbers ([h][w]) or one-element arrays ([h][w][1]).
+        if (c === 1 && !Array.isArray(pixel)) return put(pixel, where);
+        expect(pixel, c, where, 'channel values').forEach((value, k) => put(value, `${where}[${k}]`));
+      });
+    });
+  });
+  return out;
+}
+
+/** Turns `count` rows of model output into labelled probabilities or de-standardized values. */
+export function decodePredictions(pre: Preprocessing, output: Float32Array, count: number): Prediction[] {
+  const classes = pre.task === 'classification' ? (pre.classes ?? []) : undefined;
+  const width = classes === undefined ? 1 : classes.length;
+  if (output.length !== count * width) {
+    throw new Error(`model output has ${output.length} values; expected ${count} × ${width}`);
+  }
+  const predictions: Prediction[] = [];
+  for (let i = 0; i < count; i++) {
+    if (classes === undefined) {
+      predictions.push({ value: (output[i] as number) * (pre.targetStd ?? 1) + (pre.targetMean ?? 0) });
+      continue;
+    }
+    let best = 0;
+    const row = output.subarray(i * width, (i + 1) * width);
+    row.forEach((p, k) => {
+      if (p > (row[best] as number)) best = k;
+    });
+    // fromEntries defines own properties, so a class named "__proto__" stays an ordinary key.
+    const probabilities = Object.fromEntries(classes.map((label, k) => [label, row[k] as number]));
+    predictions.push({ label: classes[best] as string, probabilities });
+  }
+  return predictions;
+}

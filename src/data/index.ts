@@ -1,0 +1,22 @@
+/** The data module: CSV upload → prepared dataset, and predict-time encoding. */
+export { parseCsv, type ParsedCsv } from './csv.ts';
+export { prepareDataset, DEFAULT_VALIDATION_FRACTION, type PrepareInput, type PreparedDataset } from './prepare.ts';
+export {
+  preprocessingSchema,
+  type Preprocessing,
+  type FeatureColumn,
+  type NumericColumn,
+  type CategoricalColumn,
+  type PixelScaling,
+} from './preprocessing.ts';
+export type { DatasetSummary, ColumnSummary, SplitSummary } from './summary.ts';
+export {
+  encodeInstances,
+  decodePredictions,
+  MAX_INSTANCES,
+  type Prediction,
+  type ClassPrediction,
+  type ValuePrediction,
+} from './encode.ts';
+export { mnistSampleCsv, DEFAULT_MNIST_SAMPLE_COUNT } from './mnist-sample.ts';
+export { createRng, shuffleInPlace, type Rng } from './rng.ts';

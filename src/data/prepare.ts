@@ -1,0 +1,168 @@
+/**
+ * From an uploaded CSV to model-ready data: the task, the shuffled and split rows,
+ * the encoded features and labels, a summary for the user and the fitted preprocessing.
+ */
+import type { DatasetKind, EncodedData, Task, TaskSpec } from '../domain.ts';
+import { ValidationError } from '../errors.ts';
+import { parseCsv, type ParsedCsv } from './csv.ts';
+import { readPixels, resolveShape } from './image.ts';
+import type { Preprocessing } from './preprocessing.ts';
+import { splitRows, type Split } from './split.ts';
+import { meanStd } from './stats.ts';
+import type { ColumnSummary, DatasetSummary } from './summary.ts';
+import { fitTabular } from './tabular.ts';
+import { resolveTarget, type ResolvedTarget } from './target.ts';
+
+/** The fraction of rows held out for validation when none is given. */
+export const DEFAULT_VALIDATION_FRACTION = 0.2;
+
+export interface PrepareInput {
+  /** The file's text. */
+  csv: string;
+  kind: DatasetKind;
+  /** Name of the target column. */
+  target: string;
+  /**
+   * @defaultValue inferred: classification for a non-numeric target or at most 20 distinct
+   * integers, else regression; always classification for images
+   */
+  task?: Task;
+  /** Image only: `[h, w, c]` (or `[h, w]` for grayscale). @defaultValue a square grayscale shape when the pixel count is a perfect square */
+  shape?: number[];
+  /** Seeds the shuffle and split. */
+  seed: number;
+  /** Share of rows held out for validation, in (0, 1). @defaultValue 0.2 */
+  validationFraction?: number;
+}
+
+export interface PreparedDataset {
+  task: Task;
+  kind: DatasetKind;
+  spec: TaskSpec;
+  encoded: EncodedData;
+  summary: DatasetSummary;
+  preprocessing: Preprocessing;
+}
+
+/** Parses, checks, splits and encodes a dataset. @throws ValidationError naming the field, value and rule. */
+export function prepareDataset(input: PrepareInput): PreparedDataset {
+  const { kind, seed } = input;
+  const validationFraction = input.validationFraction ?? DEFAULT_VALIDATION_FRACTION;
+  checkOptions(input, validationFraction);
+
+  const csv = parseCsv(input.csv);
+  const targetName = input.target.trim();
+  const targetIndex = csv.header.indexOf(targetName);
+  if (targetIndex < 0) {
+    throw new ValidationError('target', input.target, `is not a column of the file; columns are: ${listColumns(csv.header)}`);
+  }
+  const featureIndices = csv.header.map((_, i) => i).filter((i) => i !== targetIndex);
+  if (featureIndices.length === 0) {
+    throw new ValidationError('file', csv.header.join(','), `has no feature columns besides the target "${targetName}"`);
+  }
+  const shape = kind === 'image' ? resolveShape(input.shape, featureIndices.length) : undefined;
+
+  const target = resolveTarget(csv, targetIndex, kind, input.task);
+  const split = splitRows(target, csv.rows.length, validationFraction, seed);
+  const { labels, targetMean, targetStd } = encodeLabels(target, split);
+  const targetSummary: ColumnSummary = { name: targetName, type: 'target', missing: 0 };
+  if (target.task === 'classification') targetSummary.categories = target.classes.length;
+
+  let features: Float32Array;
+  let featureDim: number;
+  let columns: ColumnSummary[];
+  const preprocessing: Preprocessing = { kind, task: target.task, target: targetName };
+  if (shape === undefined) {
+    const tabular = fitTabular(csv, featureIndices, split);
+    ({ features } = tabular);
+    featureDim = tabular.dim;
+    let next = 0;
+    columns = csv.header.map((_, i) => (i === targetIndex ? targetSummary : (tabular.summaries[next++] as ColumnSummary)));
+    preprocessing.columns = tabular.columns;
+  } else {
+    const image = readPixels(csv, featureIndices, split);
+    ({ features } = image);
+    featureDim = featureIndices.length;
+    columns = [targetSummary];
+    preprocessing.pixels = { count: featureDim, scale: image.scale };
+    preprocessing.shape = shape;
+  }
+  if (target.task === 'classification') {
+    preprocessing.classes = target.classes;
+  } else {
+    preprocessing.targetMean = targetMean;
+    preprocessing.targetStd = targetStd;
+  }
+
+  const summary: DatasetSummary = {
+    rows: csv.rows.length,
+    columns,
+    target: { name: targetName, task: target.task },
+    featureDim,
+    split: {
+      method: split.method,
+      seed,
+      validationFraction,
+      train: split.trainRows,
+      validation: split.order.length - split.trainRows,
+    },
+  };
+  if (shape !== undefined) {
+    summary.pixelColumns = featureDim;
+    summary.shape = shape;
+  }
+  if (target.task === 'classification') {
+    summary.classes = target.classes.map((label, i) => ({ label, count: target.counts[i] ?? 0 }));
+  }
+
+  return {
+    task: target.task,
+    kind,
+    spec: {
+      kind,
+      task: target.task,
+      inputShape: shape ?? [featureDim],
+      outputs: target.task === 'classification' ? target.classes.length : 1,
+    },
+    encoded: { features, labels, rows: split.order.length, trainRows: split.trainRows },
+    summary,
+    preprocessing,
+  };
+}
+
+function checkOptions(input: PrepareInput, validationFraction: number): void {
+  if (input.kind !== 'tabular' && input.kind !== 'image') {
+    throw new ValidationError('kind', input.kind, 'must be "tabular" or "image"');
+  }
+  if (input.task !== undefined && input.task !== 'classification' && input.task !== 'regression') {
+    throw new ValidationError('task', input.task, 'must be "classification" or "regression"');
+  }
+  if (typeof input.csv !== 'string') throw new ValidationError('file', typeof input.csv, 'must be CSV text');
+  if (typeof input.target !== 'string' || input.target.trim() === '') {
+    throw new ValidationError('target', input.target, 'must be the name of a column');
+  }
+  if (input.kind === 'image' && input.task === 'regression') {
+    throw new ValidationError('task', input.task, 'is not supported for image datasets; images are classification only');
+  }
+  if (!Number.isInteger(input.seed)) throw new ValidationError('seed', input.seed, 'must be an integer');
+  if (!(typeof validationFraction === 'number' && validationFraction > 0 && validationFraction < 1)) {
+    throw new ValidationError('validationFraction', validationFraction, 'must be greater than 0 and less than 1');
+  }
+}
+
+/** Labels in split order: class indices, or the target standardized with training-split statistics. */
+function encodeLabels(target: ResolvedTarget, split: Split): { labels: Float32Array; targetMean?: number; targetStd?: number } {
+  if (target.task === 'classification') {
+    return { labels: Float32Array.from(split.order, (row) => target.labels[row] as number) };
+  }
+  const { mean, std } = meanStd(split.order.slice(0, split.trainRows).map((row) => target.values[row] as number));
+  const labels = Float32Array.from(split.order, (row) => ((target.values[row] as number) - mean) / std);
+  return { labels, targetMean: mean, targetStd: std };
+}
+
+/** Column names for an error message, shortened for image files with hundreds of columns. */
+function listColumns(header: ParsedCsv['header']): string {
+  const shown = 12;
+  const names = header.slice(0, shown).join(', ');
+  return header.length > shown ? `${names}, … (${header.length} in all)` : names;
+}

@@ -1,0 +1,90 @@
+/**
+ * Everything prediction needs to encode new instances exactly as the training rows were,
+ * stored as JSON next to each model and validated with `preprocessingSchema` when read back.
+ */
+import { z } from 'zod';
+import type { DatasetKind, Task } from '../domain.ts';
+
+/** A numeric feature, standardized with the training split's statistics. */
+export interface NumericColumn {
+  name: string;
+  type: 'numeric';
+  /** Training-split mean; also the value a missing cell is replaced by (so it encodes as 0). */
+  mean: number;
+  /** Training-split population standard deviation; 1 when the column is constant. */
+  std: number;
+}
+
+/** A categorical feature, one-hot encoded; unseen values encode as all zeros. */
+export interface CategoricalColumn {
+  name: string;
+  type: 'categorical';
+  /** Categories seen in the training split, in one-hot order; may include `(missing)`. */
+  categories: string[];
+}
+
+export type FeatureColumn = NumericColumn | CategoricalColumn;
+
+/** How raw pixels become model inputs. */
+export interface PixelScaling {
+  /** Pixel values per image, `h * w * c`. */
+  count: number;
+  /** Raw pixels are divided by this: 255 when the training pixels were 0..255, 1 when already 0..1. */
+  scale: number;
+}
+
+/** The fitted preprocessing of one dataset. */
+export interface Preprocessing {
+  kind: DatasetKind;
+  task: Task;
+  /** Name of the target column. */
+  target: string;
+  /** Tabular only: every feature column, in encoding order. */
+  columns?: FeatureColumn[];
+  /** Image only. */
+  pixels?: PixelScaling;
+  /** Image only: `[h, w, c]`. */
+  shape?: number[];
+  /** Classification only: labels in class-index order. */
+  classes?: string[];
+  /** Regression only: the training split's target mean, to undo standardization. */
+  targetMean?: number;
+  /** Regression only: the training split's target standard deviation (1 when constant). */
+  targetStd?: number;
+}
+
+const featureColumnSchema = z.discriminatedUnion('type', [
+  z.object({ name: z.string(), type: z.literal('numeric'), mean: z.number(), std: z.number().positive() }),
+  z.object({ name: z.string(), type: z.literal('categorical'), categories: z.array(z.string()) }),
+]);
+
+/** Validates a stored `Preprocessing`, including the fields each kind and task require. */
+export const preprocessingSchema: z.ZodType<Preprocessing> = z
+  .object({
+    kind: z.enum(['tabular', 'image']),
+    task: z.enum(['classification', 'regression']),
+    target: z.string(),
+    columns: z.array(featureColumnSchema).min(1).optional(),
+    pixels: z.object({ count: z.number().int().positive(), scale: z.number().positive() }).optional(),
+    shape: z.array(z.number().int().positive()).length(3).optional(),
+    classes: z.array(z.string()).min(2).optional(),
+    targetMean: z.number().optional(),
+    targetStd: z.number().positive().optional(),
+  })
+  .superRefine((pre, ctx) => {
+    const need = (ok: boolean, path: string, message: string): void => {
+      if (!ok) ctx.addIssue({ code: 'custom', path: [path], message });
+    };
+    if (pre.kind === 'tabular') need(pre.columns !== undefined, 'columns', 'is required for tabular data');
+    if (pre.kind === 'image') {
+      need(pre.pixels !== undefined, 'pixels', 'is required for image data');
+      need(pre.shape !== undefined, 'shape', 'is required for image data');
+      const [h = 0, w = 0, c = 0] = pre.shape ?? [];
+      need(pre.pixels === undefined || pre.shape === undefined || h * w * c === pre.pixels.count, 'shape', 'must multiply to pixels.count');
+    }
+    if (pre.task === 'classification') need(pre.classes !== undefined, 'classes', 'is required for classification');
+    if (pre.task === 'regression') {
+      need(pre.targetMean !== undefined, 'targetMean', 'is required for regression');
+      need(pre.targetStd !== undefined, 'targetStd', 'is required for regression');
+    }
+  });

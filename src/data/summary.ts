@@ -1,0 +1,41 @@
+/**
+ * What the service reports about an uploaded dataset: plain JSON, shown to the user
+ * and stored with the dataset.
+ */
+import type { Task } from '../domain.ts';
+
+/** One column of the file as it was understood. */
+export interface ColumnSummary {
+  name: string;
+  type: 'numeric' | 'categorical' | 'pixel' | 'target';
+  /** Missing cells in the whole file; numeric ones were replaced by the training mean. */
+  missing: number;
+  /** Categorical only: one-hot width (categories seen in the training split). Target: number of classes. */
+  categories?: number;
+}
+
+/** How the rows were divided into training and validation. */
+export interface SplitSummary {
+  /** `stratified` for classification (each class split by the fraction), `random` for regression. */
+  method: 'stratified' | 'random';
+  seed: number;
+  validationFraction: number;
+  train: number;
+  validation: number;
+}
+
+export interface DatasetSummary {
+  rows: number;
+  /** Tabular: every column including the target. Image: only the target (see `pixelColumns`). */
+  columns: ColumnSummary[];
+  /** Image only: how many pixel columns, instead of listing each one. */
+  pixelColumns?: number;
+  target: { name: string; task: Task };
+  /** Classification only: every class with its row count, in class-index order. */
+  classes?: Array<{ label: string; count: number }>;
+  /** Image only: `[h, w, c]`. */
+  shape?: number[];
+  /** Width of one encoded row. */
+  featureDim: number;
+  split: SplitSummary;
+}
