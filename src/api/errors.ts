@@ -26,13 +26,19 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
 
 /** Turns zod's issues into messages that name the field, the value and the rule. */
 export function zodIssues(error: ZodError, input: unknown, prefix = ''): Issue[] {
-  return error.issues.map((i) => {
-    const path = i.path.map((p, n) => (typeof p === 'number' ? `[${p}]` : `${n === 0 ? '' : '.'}${String(p)}`)).join('');
-    const field = prefix && path ? `${prefix}.${path}` : prefix || path || '(body)';
+  const fieldAt = (keys: readonly PropertyKey[]) => {
+    const path = keys.map((p, n) => (typeof p === 'number' ? `[${p}]` : `${n === 0 ? '' : '.'}${String(p)}`)).join('');
+    return prefix && path ? `${prefix}.${path}` : prefix || path || '(body)';
+  };
+  return error.issues.flatMap((i) => {
+    // zod's unrecognized_keys issue sits on the parent; name each key and its value instead.
+    if (i.code === 'unrecognized_keys') {
+      return i.keys.map((key) => ({ field: fieldAt([...i.path, key]), value: valueAt(input, [...i.path, key]), rule: 'is not a known field' }));
+    }
     const value = valueAt(input, i.path);
-    // zod's unrecognized_keys issue sits on the parent; name the keys themselves.
-    const rule = i.code === 'unrecognized_keys' ? `has unknown field(s) ${(i as { keys: string[] }).keys.join(', ')}` : i.message;
-    return { field, value: i.code === 'unrecognized_keys' ? undefined : value, rule };
+    // zod 4 says "expected nonoptional" for an absent z.any() key; "is required" is what the client needs to read.
+    const rule = i.code === 'invalid_type' && value === undefined ? (i.expected === 'nonoptional' ? 'is required' : `is required (${i.expected})`) : i.message;
+    return [{ field: fieldAt(i.path), value, rule }];
   });
 }
 
@@ -43,15 +49,18 @@ export function validationResponse(c: Context, issues: Issue[], status: 400 | 41
 
 /** The single place where typed errors become HTTP answers. Anything unknown is a 500, logged with its stack. */
 export function mapError(log: Logger) {
-  return (err: Error, c: Context) => {
+  return async (err: Error, c: Context) => {
     if (err instanceof ValidationError) return validationResponse(c, [{ field: err.field, value: err.value, rule: err.rule }], err.status === 422 ? 400 : err.status);
     if (err instanceof NotFoundError) return c.json(errorBody('not_found', err.message), 404);
     if (err instanceof ConflictError) return c.json(errorBody('conflict', err.message), 409);
+    // Hono's JSON validator reports a body that does not parse as a bare 400; name the field and show the text.
+    if (err instanceof HTTPException && err.status === 400 && /malformed json/i.test(err.message)) {
+      return validationResponse(c, [{ field: 'body', value: await c.req.text().catch(() => undefined), rule: 'is not valid JSON' }]);
+    }
     if (err instanceof HTTPException) {
       const status = err.status;
       return c.json(errorBody(status === 413 ? 'payload_too_large' : 'http_error', err.message || `HTTP ${status}`), status);
     }
-    if (err instanceof SyntaxError) return c.json(errorBody('invalid_json', `body: is not valid JSON (${err.message})`), 400);
     log.error('unhandled error', { error: errorMessage(err), stack: err.stack, path: c.req.path });
     return c.json(errorBody('internal', 'internal error; see the server log'), 500);
   };

@@ -16,6 +16,7 @@ export function trialView(t: TrialRecord) {
   return {
     id: t.id, number: t.number, family: t.family, params: t.params, state: t.state, value: t.value, metrics: t.metrics,
     epochs: t.epochs, bestEpoch: t.bestEpoch, durationMs: t.durationMs, backend: t.backend, worker: t.worker, attempts: t.attempts, error: t.error,
+    startedAt: t.startedAt?.toISOString() ?? null, endedAt: t.endedAt?.toISOString() ?? null,
   };
 }
 

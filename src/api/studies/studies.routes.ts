@@ -35,6 +35,8 @@ const trialSummary = z.object({
   worker: z.string().nullable(),
   attempts: z.number().int(),
   error: z.string().nullable(),
+  startedAt: z.string().nullable(),
+  endedAt: z.string().nullable(),
 });
 
 export const studySchema = z
