@@ -1,4 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import { PayloadTooLargeError } from '../errors.ts';
 import type { Redis } from 'ioredis';
 import type { Coordinator } from '../coordinator/index.ts';
 import type { Logger } from '../log.ts';
@@ -34,6 +36,18 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   app.onError(mapError(deps.log));
   app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404));
 
+  // JSON bodies get the same ceiling as uploads, so a huge predict request is refused before it is read whole.
+  const maxBytes = deps.maxUploadBytes ?? 100 * 1024 * 1024;
+  app.use('/v1/*', async (c, next) => {
+    if (c.req.method !== 'POST' || c.req.path === UPLOAD_PATH) return next();
+    return bodyLimit({
+      maxSize: maxBytes,
+      onError: () => {
+        throw new PayloadTooLargeError('body', undefined, `is larger than the limit of ${maxBytes} bytes (MAX_UPLOAD_BYTES)`);
+      },
+    })(c, next);
+  });
+
   // Content types are checked before validation so that a wrong one gets 415, not a confusing field error.
   app.use('/v1/*', async (c, next) => {
     if (c.req.method !== 'POST') return next();
@@ -57,7 +71,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   });
 
   registerHealth(app, deps);
-  registerDatasets(app, { repo: deps.repo, maxUploadBytes: deps.maxUploadBytes ?? 100 * 1024 * 1024 });
+  registerDatasets(app, { repo: deps.repo, maxUploadBytes: maxBytes });
   registerStudies(app, deps);
   registerModels(app, deps);
 

@@ -19,4 +19,4 @@ export {
   type ValuePrediction,
 } from './encode.ts';
 export { mnistSampleCsv, DEFAULT_MNIST_SAMPLE_COUNT } from './mnist-sample.ts';
-export { createRng, shuffleInPlace, type Rng } from './rng.ts';
+export { createRng, shuffleInPlace, type Rng } from '../rng.ts';

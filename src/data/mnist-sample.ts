@@ -4,7 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import { ValidationError } from '../errors.ts';
-import { createRng, randomInt, shuffleInPlace } from './rng.ts';
+import { createRng, randomInt, shuffleInPlace } from '../rng.ts';
 
 /** Images in a sample when no count is given. */
 export const DEFAULT_MNIST_SAMPLE_COUNT = 2000;

@@ -3,7 +3,7 @@
  * by the fraction (stratified), so a rare class is never missing from validation.
  */
 import { ValidationError } from '../errors.ts';
-import { createRng, shuffleInPlace } from './rng.ts';
+import { createRng, shuffleInPlace } from '../rng.ts';
 import type { ResolvedTarget } from './target.ts';
 
 export interface Split {

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openQueues } from '../../src/queue/index.ts';
 import { freshDatabase, PROVIDERS, REDIS_URL, type TestDatabase } from '../helpers/databases.ts';
 import { mnistCsv, mnistRows } from '../helpers/mnist.ts';
-import { eventually, freePort, startMaas, type MaasProcess } from '../helpers/processes.ts';
+import { eventually, freePort, startMaas, stopAll, type MaasProcess } from '../helpers/processes.ts';
 
 /**
  * The whole path on real parts: an api process and two worker processes on
@@ -28,11 +27,7 @@ describe.each(PROVIDERS)('end to end on %s', (provider) => {
   });
 
   afterAll(async () => {
-    await Promise.all(processes.map((p) => p.kill('SIGTERM')));
-    const queues = openQueues(REDIS_URL, prefix);
-    await queues.trials.obliterate({ force: true });
-    await queues.studyEvents.obliterate({ force: true });
-    await queues.close();
+    await stopAll(processes, prefix);
     await database?.drop();
   });
 

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openQueues } from '../../src/queue/index.ts';
 import { createRepository, type Repository } from '../../src/storage/index.ts';
 import { freshDatabase, PROVIDERS, REDIS_URL, type TestDatabase } from '../helpers/databases.ts';
 import { mnistCsv, mnistRows } from '../helpers/mnist.ts';
-import { eventually, freePort, startMaas, type MaasProcess } from '../helpers/processes.ts';
+import { eventually, freePort, startMaas, stopAll, type MaasProcess } from '../helpers/processes.ts';
 
 /**
  * A worker killed with SIGKILL in the middle of a trial: BullMQ's stalled-job
@@ -32,11 +31,7 @@ describe.each(PROVIDERS)('a worker killed mid-trial on %s', (provider) => {
   });
 
   afterAll(async () => {
-    await Promise.all(processes.map((p) => p.kill('SIGTERM')));
-    const queues = openQueues(REDIS_URL, prefix);
-    await queues.trials.obliterate({ force: true });
-    await queues.studyEvents.obliterate({ force: true });
-    await queues.close();
+    await stopAll(processes, prefix);
     await repo?.close();
     await database?.drop();
   });

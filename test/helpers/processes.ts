@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { openQueues } from '../../src/queue/index.ts';
+import { REDIS_URL } from './databases.ts';
 
 const root = join(import.meta.dirname, '../..');
 
@@ -71,4 +73,13 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, what: s
     if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/** Stops the processes and removes every queue key under `prefix`. */
+export async function stopAll(processes: MaasProcess[], prefix: string): Promise<void> {
+  await Promise.all(processes.map((p) => p.kill('SIGTERM')));
+  const queues = openQueues(REDIS_URL, prefix);
+  await queues.trials.obliterate({ force: true });
+  await queues.studyEvents.obliterate({ force: true });
+  await queues.close();
 }

@@ -289,6 +289,13 @@ describe.each(PROVIDERS)('API input validation on %s', (provider) => {
       expect(error.issues?.[0]).toMatchObject({ field: 'instances', value: [] });
     });
 
+    it('refuses a JSON body over the size limit with 413', async () => {
+      const instances = Array.from({ length: 2000 }, () => [0, 0, 0, 0]);
+      const res = await postJson('/v1/models/nope/predict', { instances });
+      expect(res.status).toBe(413);
+      expect(((await res.json()) as ErrorBody).error.message).toContain('body');
+    });
+
     it('refuses promoting version 0', async () => {
       await expectError(await postJson('/v1/models/nope/promote', { version: 0 }), 400, 'version', '0');
     });

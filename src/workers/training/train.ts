@@ -4,7 +4,7 @@ import { ValidationError } from '../../errors.ts';
 import { buildModel, disposeModel } from './builders.ts';
 import { EarlyStopper } from './early-stopping.ts';
 import { parseCommonParams } from './params.ts';
-import { mulberry32, permutation } from './rng.ts';
+import { createRng, permutation } from '../../rng.ts';
 import { serializeModel } from './serialize.ts';
 import { reorder, toTensors, type SplitTensors } from './tensors.ts';
 import { TrainingDivergedError, TrialFailure } from './trial-failure.ts';
@@ -71,7 +71,7 @@ export interface TrainResult {
 export async function trainTrial(input: TrainInput): Promise<TrainResult> {
   const { spec, objective } = input;
   const { split, model, batchSize, stopper } = prepare(input);
-  const rng = mulberry32(input.seed);
+  const rng = createRng(input.seed);
   const scale = spec.task === 'regression' ? (input.targetStd ?? 1) : 1;
   let bestWeights: tf.Tensor[] | undefined;
   try {

@@ -33,3 +33,16 @@ export function shuffleInPlace<T>(items: T[], rng: Rng): T[] {
   }
   return items;
 }
+
+/** A uniformly random permutation of `0..n-1` as an index array (Fisher–Yates). */
+export function permutation(n: number, rng: Rng): Int32Array {
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = randomInt(rng, i + 1);
+    const tmp = order[i]!;
+    order[i] = order[j]!;
+    order[j] = tmp;
+  }
+  return order;
+}
