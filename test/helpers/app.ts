@@ -5,6 +5,8 @@ import { Coordinator } from '../../src/coordinator/index.ts';
 import { createLogger } from '../../src/log.ts';
 import { openQueues, type Queues } from '../../src/queue/index.ts';
 import { Predictor } from '../../src/serving/predictor.ts';
+import { selectBackend } from '../../src/workers/training/index.ts';
+import { startTrialWorker } from '../../src/workers/worker.ts';
 import { createRepository, type Repository } from '../../src/storage/index.ts';
 import { freshDatabase, REDIS_URL, type Provider } from './databases.ts';
 
@@ -19,9 +21,10 @@ export interface TestApp {
 
 /**
  * The real app over a fresh database and its own queue prefix on the real
- * Redis, with no worker: for request-level tests that call `app.request()`.
+ * Redis, for tests that call `app.request()`; with `withWorker`, the
+ * coordinator loop and one worker run in this process too.
  */
-export async function startTestApp(provider: Provider, options: { maxUploadBytes?: number } = {}): Promise<TestApp> {
+export async function startTestApp(provider: Provider, options: { maxUploadBytes?: number; withWorker?: boolean } = {}): Promise<TestApp> {
   const database = await freshDatabase(provider);
   const repo = createRepository(database.url);
   const prefix = `test-${randomUUID()}`;
@@ -30,6 +33,13 @@ export async function startTestApp(provider: Provider, options: { maxUploadBytes
   const coordinator = new Coordinator({ repo, queues, log, prefix });
   const predictor = new Predictor(repo, log);
   const app = createApp({ repo, coordinator, predictor, redis: queues.connection, log, maxUploadBytes: options.maxUploadBytes });
+  let worker: { close(): Promise<void> } | undefined;
+  if (options.withWorker) {
+    // The real coordinator loop and one real worker, in this process.
+    await selectBackend('cpu');
+    await coordinator.start();
+    worker = startTrialWorker({ repo, queues, log, prefix, backend: 'cpu' });
+  }
   return {
     app,
     repo,
@@ -37,6 +47,7 @@ export async function startTestApp(provider: Provider, options: { maxUploadBytes
     coordinator,
     prefix,
     close: async () => {
+      await worker?.close();
       predictor.close();
       await coordinator.stop();
       await queues.trials.obliterate({ force: true });

@@ -1,8 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/log.ts';
-import { selectBackend } from '../../src/workers/training/index.ts';
-import { startTrialWorker } from '../../src/workers/worker.ts';
 import { startTestApp, uploadForm, type TestApp } from '../helpers/app.ts';
 import { eventually } from '../helpers/processes.ts';
 import { mnistCsv, mnistRows } from '../helpers/mnist.ts';
@@ -14,23 +11,16 @@ import { mnistCsv, mnistRows } from '../helpers/mnist.ts';
  */
 describe('worker memory across trials', () => {
   let t: TestApp;
-  let worker: { close(): Promise<void> };
 
   beforeAll(async () => {
-    await selectBackend('cpu');
-    t = await startTestApp('sqlite');
-    await t.coordinator.start();
+    t = await startTestApp('sqlite', { withWorker: true });
   });
-  afterAll(async () => {
-    await worker?.close();
-    await t?.close();
-  });
+  afterAll(async () => t?.close());
 
   it('holds no more tensors after 8 trials than before the first', async () => {
     const upload = await t.app.request('/v1/datasets', { method: 'POST', body: uploadForm(mnistCsv(mnistRows(0, 20)), { name: 'digits', kind: 'image', target: 'label' }) });
     const { id: datasetId } = (await upload.json()) as { id: string };
     const before = tf.memory();
-    worker = startTrialWorker({ repo: t.repo, queues: t.queues, log: createLogger('error'), prefix: t.prefix, backend: 'cpu' });
     const res = await t.app.request('/v1/studies', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
