@@ -46,7 +46,7 @@ describe.each(PROVIDERS)('tabular studies on %s', (provider) => {
     }, `study ${name}`, 240_000);
   }
   const instance = (header: string[], row: string[], skip: string) =>
-    Object.fromEntries(header.flatMap((h, i) => (h === skip ? [] : [[h, h === 'sex' ? row[i] : Number(row[i])]])));
+    Object.fromEntries(header.flatMap((h, i) => (h === skip ? [] : [[h, h === 'sex' ? row[i] : Number(row[i])]]))) as Record<string, string | number | null>;
 
   it('classifies wines better than the majority class', async () => {
     const { header, csv, train, test } = holdOut('wine.csv');
