@@ -3,30 +3,30 @@ import { describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/workers/training/index.ts';
 
 describe('selectBackend', () => {
-  it('falls back to cpu when the native packages are absent', async () => {
+  it('falls back to wasm when the native packages are absent', async () => {
     const selected = await selectBackend();
-    expect(selected.name).toBe('cpu');
-    expect(tf.getBackend()).toBe('cpu');
+    expect(selected.name).toBe('wasm');
+    expect(tf.getBackend()).toBe('wasm');
     expect(selected.detail).toMatch(/@tensorflow\/tfjs-node-gpu/);
     expect(selected.detail).toMatch(/@tensorflow\/tfjs-node:/);
   });
 
-  it('tries tfjs-node-gpu, then tfjs-node, then cpu', async () => {
+  it('tries tfjs-node-gpu, then tfjs-node, then wasm, then cpu', async () => {
     const tried: string[] = [];
     const selected = await selectBackend(undefined, async (specifier) => {
       tried.push(specifier);
       throw Object.assign(new Error(`Cannot find package '${specifier}'`), { code: 'ERR_MODULE_NOT_FOUND' });
     });
-    expect(tried).toEqual(['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']);
+    expect(tried).toEqual(['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node', '@tensorflow/tfjs-backend-wasm']);
     expect(selected).toEqual({
       name: 'cpu',
-      detail: 'cpu (pure JavaScript, slow); skipped @tensorflow/tfjs-node-gpu: not installed; @tensorflow/tfjs-node: not installed',
+      detail: 'cpu (pure JavaScript, slow); skipped @tensorflow/tfjs-node-gpu: not installed; @tensorflow/tfjs-node: not installed; @tensorflow/tfjs-backend-wasm: not installed',
     });
   });
 
   it('treats a package that loads without registering a backend as unusable', async () => {
     const selected = await selectBackend(undefined, async () => ({}));
-    expect(selected.name).toBe('cpu');
+    expect(selected.name).toBe('wasm');
     expect(selected.detail).toMatch(/tfjs-node: it loaded but registered no 'tensorflow' backend/);
   });
 
@@ -35,6 +35,13 @@ describe('selectBackend', () => {
     const selected = await selectBackend('cpu', async (s) => void tried.push(s));
     expect(selected.name).toBe('cpu');
     expect(tried).toEqual([]);
+  });
+
+  it('uses wasm when it is forced', async () => {
+    const selected = await selectBackend('wasm');
+    expect(selected.name).toBe('wasm');
+    expect(tf.getBackend()).toBe('wasm');
+    await selectBackend('cpu');
   });
 
   it('throws a clear error when a forced native backend cannot load', async () => {

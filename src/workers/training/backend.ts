@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
+import { registerTrainingKernels } from './kernels/register.ts';
 
 /** The compute backends a worker can run on, fastest first. */
-export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'cpu';
-export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'cpu'];
+export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
 
 /** What {@link selectBackend} settled on. */
 export interface SelectedBackend {
@@ -69,8 +70,25 @@ export async function selectBackend(
     }
   }
 
+  // The JS backends get the training kernels that wasm lacks and fast versions of
+  // the two gradients cpu computes slowly (see kernels/register.ts).
+  if (wanted === undefined || wanted === 'wasm') {
+    try {
+      await importModule('@tensorflow/tfjs-backend-wasm');
+      registerTrainingKernels();
+      if (!(await tf.setBackend('wasm'))) throw new Error(`the 'wasm' backend did not initialize`);
+      await tf.ready();
+      const why = skipped.length > 0 ? `; skipped ${skipped.join('; ')}` : '';
+      return { name: 'wasm', detail: `wasm (WebAssembly SIMD, one thread)${why}` };
+    } catch (err) {
+      if (wanted === 'wasm') throw new Error(`MAAS_BACKEND is 'wasm', but it could not start: ${explain(err)}`, { cause: err });
+      skipped.push(`@tensorflow/tfjs-backend-wasm: ${explain(err)}`);
+    }
+  }
+
   // Importing @tensorflow/tfjs in Node also registers webgl (with a higher priority than
   // cpu); it cannot run here, so name cpu explicitly rather than trusting the default.
+  registerTrainingKernels();
   if (!(await tf.setBackend('cpu'))) {
     throw new Error(`the 'cpu' backend of @tensorflow/tfjs did not initialize`);
   }

@@ -1,0 +1,100 @@
+/**
+ * npm run bench:train — training throughput of each compute backend that
+ * loads on this machine, per model family, against PyTorch (CPU, same thread
+ * count) on the same models and batch sizes, measured in the same run.
+ *
+ * Each (backend, family) pair runs in a fresh process, so peak memory (max
+ * RSS) is that pair's alone. Env: BENCH_SECONDS (timed seconds per pair,
+ * default 10), BENCH_FAMILIES (comma list), BENCH_BACKENDS (comma list),
+ * BENCH_PYTHON (default /usr/bin/python3, needs Debian's python3-torch and
+ * libopenblas0-pthread for the fast BLAS).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '../src/workers/training/index.ts';
+import { BENCH_MODELS } from './models.ts';
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+const here = import.meta.dirname;
+
+interface Result {
+  samplesPerSecond: number;
+  peakRssMb: number;
+  batches?: number;
+  detail?: string;
+}
+
+/** One pair, in this process: warm up, then train for `seconds` (at least 2 batches). */
+async function measure(backend: string, family: string): Promise<Result> {
+  const selected = await selectBackend(backend);
+  if (selected.name !== backend) throw new Error(`asked for ${backend}, got ${selected.name}`);
+  const spec = BENCH_MODELS.find((m) => m.family === family)!;
+  const model = spec.build();
+  model.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy' });
+  const { x, y } = spec.batch();
+  // Warm-up: shader/kernel set-up and first allocations are not throughput.
+  for (let i = 0; i < 2; i++) await model.trainOnBatch(x, y);
+  let batches = 0;
+  const start = performance.now();
+  while (batches < 2 || performance.now() - start < seconds * 1000) {
+    await model.trainOnBatch(x, y);
+    batches++;
+  }
+  const elapsed = (performance.now() - start) / 1000;
+  return { samplesPerSecond: (batches * spec.batchSize) / elapsed, peakRssMb: process.resourceUsage().maxRSS / 1024, batches, detail: selected.detail };
+}
+
+function torch(family: string): Result | string {
+  const python = process.env.BENCH_PYTHON ?? '/usr/bin/python3';
+  const run = spawnSync(python, [join(here, 'torch_train.py'), family, String(seconds)], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' } });
+  if (run.status !== 0) return (run.stderr || run.error?.message || 'failed').trim().split('\n').at(-1)!;
+  return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as Result;
+}
+
+function child(backend: string, family: string): Result | string {
+  try {
+    const out = execFileSync(process.execPath, ['--import', 'tsx', join(here, 'train.ts'), '--one', backend, family], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    return JSON.parse(out.trim().split('\n').at(-1)!) as Result;
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    return (e.stderr || e.message).trim().split('\n').filter((l) => l.includes('Error')).at(-1) ?? 'failed';
+  }
+}
+
+async function main() {
+  const args = process.argv.slice(2);
+  if (args[0] === '--one') {
+    console.log(JSON.stringify(await measure(args[1]!, args[2]!)));
+    return;
+  }
+  const families = (process.env.BENCH_FAMILIES ?? BENCH_MODELS.map((m) => m.family).join(',')).split(',');
+  const backends = (process.env.BENCH_BACKENDS ?? 'tensorflow-gpu,tensorflow,wasm,cpu').split(',');
+  console.log(`bench:train — ${seconds} s timed per pair after 2 warm-up batches; PyTorch ${seconds} s, 1 thread; peak = max RSS of the process`);
+  const rows: string[][] = [['family', 'backend', 'samples/s', 'peak MB', 'torch samples/s', 'torch peak MB', 'ours / torch']];
+  const reference = new Map<string, Result | string>();
+  for (const family of families) reference.set(family, torch(family));
+  for (const backend of backends) {
+    for (const family of families) {
+      const ours = child(backend, family);
+      const ref = reference.get(family)!;
+      if (typeof ours === 'string') {
+        rows.push([family, backend, `unavailable: ${ours.slice(0, 60)}`, '', '', '', '']);
+        if (/could not (be loaded|start)/.test(ours)) break;
+        continue;
+      }
+      const ratio = typeof ref === 'string' ? 'n/a' : (ours.samplesPerSecond / ref.samplesPerSecond).toFixed(2);
+      rows.push([
+        family, backend, ours.samplesPerSecond.toFixed(1), ours.peakRssMb.toFixed(0),
+        typeof ref === 'string' ? `n/a (${ref.slice(0, 40)})` : ref.samplesPerSecond.toFixed(1),
+        typeof ref === 'string' ? '' : ref.peakRssMb.toFixed(0), ratio,
+      ]);
+      console.error(`${family} on ${backend}: ${rows.at(-1)!.slice(2).join(' | ')}`);
+    }
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  for (const r of rows) console.log(`| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`);
+  for (const m of BENCH_MODELS.filter((m) => families.includes(m.family))) console.log(`${m.family}: ${m.describe}`);
+}
+
+await main();
