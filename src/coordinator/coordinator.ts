@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'bullmq';
-import type { StudyState } from '../domain.ts';
 import { errorMessage, type Logger } from '../log.ts';
 import { STUDY_EVENTS_QUEUE, studyEventSchema, type Queues } from '../queue/index.ts';
 import { rankByValue } from '../ranking.ts';
@@ -61,13 +60,16 @@ export class Coordinator {
 
   /** Re-checks every active study: catches time limits and events lost while no coordinator ran. */
   async sweep(): Promise<void> {
-    for (const study of await this.repo.studies.active()) await this.tick(study.id);
+    for (const study of await this.repo.studies.active()) {
+      // One study's failure must not keep the others from being checked.
+      await this.tick(study.id).catch((err) => this.log.warn('tick failed', { studyId: study.id, error: errorMessage(err) }));
+    }
   }
 
   /** Brings one study up to date. Safe to call any number of times, from any process. */
   tick(studyId: string): Promise<void> {
     const previous = this.running.get(studyId) ?? Promise.resolve();
-    const next = previous.then(() => this.decide(studyId)).finally(() => {
+    const next = previous.catch(() => undefined).then(() => this.decide(studyId)).finally(() => {
       if (this.running.get(studyId) === next) this.running.delete(studyId);
     });
     this.running.set(studyId, next);
@@ -94,32 +96,59 @@ export class Coordinator {
     } else {
       const active = trials.filter((t) => ACTIVE_TRIAL_STATES.includes(t.state)).length;
       const slots = Math.min(budget.parallelism - active, budget.maxTrials - trials.length);
-      for (let i = 0; i < slots; i++) await this.createTrial(study, trials, trials.length + i);
+      for (let i = 0; i < slots; i++) {
+        if (!(await this.createTrial(study, trials, trials.length + i))) return;
+      }
       trials = await this.repo.trials.list(studyId);
-      // Enqueueing is idempotent, so a trial whose job was lost (a crash between
-      // the insert and the enqueue, a Redis without persistence) is simply added again.
-      for (const t of trials) if (ACTIVE_TRIAL_STATES.includes(t.state)) await this.enqueue(t);
     }
+    if (await this.reconcileJobs(trials)) trials = await this.repo.trials.list(studyId);
 
     if (study.state === 'queued' && trials.length > 0) await this.repo.studies.transition(studyId, ['queued'], 'running');
     const unfinished = trials.some((t) => ACTIVE_TRIAL_STATES.includes(t.state));
     if (!unfinished && (timeUp || trials.length >= budget.maxTrials)) await this.finish(study, trials, timeUp);
   }
 
-  private async createTrial(study: StudyRecord, history: readonly TrialRecord[], number: number): Promise<void> {
+  /** Creates trial `number`; a sampler that cannot suggest anything fails the study instead of retrying forever. */
+  private async createTrial(study: StudyRecord, history: readonly TrialRecord[], number: number): Promise<boolean> {
     const { config } = study;
-    const space = searchSpaceSchema.parse(config.search.space);
-    const frozen: FrozenTrial[] = history.map((t) => ({ number: t.number, params: t.params, state: t.state, value: t.value }));
-    const params = createSampler(config.search.algorithm).sample(space, frozen, {
-      direction: config.objective.direction,
-      rng: rngFor(config.seed, number),
-    });
+    let params;
+    try {
+      const space = searchSpaceSchema.parse(config.search.space);
+      const frozen: FrozenTrial[] = history.map((t) => ({ number: t.number, params: t.params, state: t.state, value: t.value }));
+      params = createSampler(config.search.algorithm).sample(space, frozen, { direction: config.objective.direction, rng: rngFor(config.seed, number) });
+    } catch (err) {
+      const message = `the sampler could not suggest trial ${number}: ${errorMessage(err)}`;
+      if (await this.repo.studies.transition(study.id, ACTIVE_STUDY_STATES, 'failed', message)) this.log.warn('study failed', { studyId: study.id, message });
+      return false;
+    }
     const trial = await this.repo.trials.create({ id: randomUUID(), studyId: study.id, number, family: String(params.family), params });
     if (trial) this.log.debug('trial created', { studyId: study.id, trial: number, params });
+    return true;
   }
 
-  private async enqueue(t: TrialRecord): Promise<void> {
-    await this.queues.trials.add('train', { trialId: t.id, studyId: t.studyId }, { jobId: t.id });
+  /**
+   * Makes Redis agree with the database for every unfinished trial: a queued
+   * trial without a job (a crash between insert and enqueue, a Redis that lost
+   * its data) gets one; a trial whose job failed for good (its last attempt,
+   * or too many stalls) is marked failed with BullMQ's reason, so the study
+   * cannot wait for it forever. Returns whether any trial changed state.
+   */
+  private async reconcileJobs(trials: readonly TrialRecord[]): Promise<boolean> {
+    let changed = false;
+    for (const t of trials) {
+      if (!ACTIVE_TRIAL_STATES.includes(t.state)) continue;
+      const state = await this.queues.trials.getJobState(t.id);
+      if (state === 'unknown') {
+        // Re-read first: a trial that finished since the list was taken has had its job removed.
+        const fresh = await this.repo.trials.get(t.id);
+        if (!fresh || !ACTIVE_TRIAL_STATES.includes(fresh.state)) continue;
+        await this.queues.trials.add('train', { trialId: t.id, studyId: t.studyId }, { jobId: t.id });
+      } else if (state === 'failed') {
+        const job = await this.queues.trials.getJob(t.id);
+        changed = (await this.repo.trials.end(t.id, 'failed', job?.failedReason || 'its job failed')) || changed;
+      }
+    }
+    return changed;
   }
 
   private async removeJob(trialId: string): Promise<void> {
@@ -136,16 +165,16 @@ export class Coordinator {
       if (await this.repo.studies.transition(study.id, ACTIVE_STUDY_STATES, 'failed', message)) this.log.warn('study failed', { studyId: study.id, message });
       return;
     }
-    const version = await this.repo.models.registerFromStudy({
+    // The version, the alias and the study's end are one transaction, so a study cancelled meanwhile is never promoted.
+    const version = await this.repo.models.promoteStudy({
       modelName: study.promoteTo,
       studyId: study.id,
       trialId: best.id,
       datasetId: study.datasetId,
       family: best.family,
       metrics: best.metrics ?? {},
+      message: (v) => `${timeUp ? 'time limit reached; ' : ''}best trial #${best.number} (${study.config.objective.metric} ${best.value}) promoted to ${study.promoteTo} v${v} as champion`,
     });
-    const message = `${timeUp ? 'time limit reached; ' : ''}best trial #${best.number} (${study.config.objective.metric} ${best.value}) promoted to ${version.modelName} v${version.version} as champion`;
-    const to: StudyState = 'completed';
-    if (await this.repo.studies.transition(study.id, ACTIVE_STUDY_STATES, to, message)) this.log.info('study completed', { studyId: study.id, message });
+    if (version) this.log.info('study completed', { studyId: study.id, model: version.modelName, version: version.version });
   }
 }

@@ -84,11 +84,11 @@ export const intDistributionSchema = z
     const fail = (path: string, message: string): void => {
       ctx.addIssue({ code: 'custom', path: [path], message });
     };
-    if (!Number.isInteger(d.low)) fail('low', 'must be an integer');
-    else if (!Number.isInteger(d.high)) fail('high', 'must be an integer');
+    if (!Number.isSafeInteger(d.low)) fail('low', 'must be an integer between -(2^53-1) and 2^53-1');
+    else if (!Number.isSafeInteger(d.high)) fail('high', 'must be an integer between -(2^53-1) and 2^53-1');
     else if (!(d.low < d.high)) fail('low', `must be < high ${d.high}`);
     else if (d.log === true && d.low < 1) fail('low', 'must be > 0 for a log scale');
-    else if (d.step !== undefined && !(Number.isInteger(d.step) && d.step > 0)) {
+    else if (d.step !== undefined && !(Number.isSafeInteger(d.step) && d.step > 0)) {
       fail('step', 'must be an integer > 0');
     } else if (d.step !== undefined && d.step !== 1 && d.log === true) {
       fail('step', 'cannot be combined with log: true (use step 1 or no step)');

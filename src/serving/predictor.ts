@@ -2,7 +2,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { decodePredictions, encodeInstances, preprocessingSchema } from '../data/index.ts';
 import { NotFoundError } from '../errors.ts';
-import type { Logger } from '../log.ts';
+import { errorMessage, type Logger } from '../log.ts';
 import { CHAMPION, type Repository } from '../storage/index.ts';
 import { loadModel, predictBatch } from '../workers/training/index.ts';
 
@@ -12,41 +12,72 @@ interface Loaded {
   model: tf.LayersModel;
   preprocessing: z.infer<typeof preprocessingSchema>;
   inputShape: number[];
+  disposed: boolean;
 }
 
 const servingSpecSchema = z.object({ spec: z.object({ inputShape: z.array(z.number().int().positive()) }) });
 
 /**
- * Serves the model version an alias points to. Each model is loaded once and
- * kept warm; when the alias moves, the next request loads the new version and
- * the old one is disposed, with no restart.
+ * Serves the model version an alias points to. Each version is loaded once
+ * (concurrent requests share the load) and kept warm while some alias served
+ * here points to it; when an alias moves, the next request loads the new
+ * version and the old one is released, with no restart.
  */
 export class Predictor {
-  private readonly warm = new Map<string, Promise<Loaded>>();
+  /** Loaded (or loading) versions by version id. */
+  private readonly versions = new Map<string, Promise<Loaded>>();
+  /** What each `model@alias` served here points to, and when that alias moved. */
+  private readonly served = new Map<string, { versionId: string; movedAt: number }>();
 
   constructor(private readonly repo: Repository, private readonly log: Logger) {}
 
   async predict(modelName: string, instances: unknown[], alias = CHAMPION) {
-    const version = await this.repo.models.byAlias(modelName, alias);
-    if (!version) {
-      const known = await this.repo.models.versions(modelName);
-      throw known.length ? new NotFoundError(`alias '${alias}' of model`, modelName) : new NotFoundError('model', modelName);
+    for (;;) {
+      const version = await this.repo.models.byAlias(modelName, alias);
+      if (!version) {
+        const known = await this.repo.models.versions(modelName);
+        throw known.length ? new NotFoundError(`alias '${alias}' of model`, modelName) : new NotFoundError('model', modelName);
+      }
+      this.serve(`${modelName}@${alias}`, version.id, version.aliasMovedAt.getTime());
+      const loaded = await this.get(version.id, version.version, version.trialId, version.datasetId);
+      // Released while this request waited (the alias moved again): look the alias up afresh.
+      if (loaded.disposed) continue;
+      // Encoding and prediction are synchronous, so the model cannot be released halfway.
+      const features = encodeInstances(loaded.preprocessing, instances);
+      const outputs = predictBatch(loaded.model, features, instances.length, loaded.inputShape);
+      return { predictions: decodePredictions(loaded.preprocessing, outputs, instances.length), model: { name: modelName, version: loaded.version, alias } };
     }
-    const key = `${modelName}@${alias}`;
-    let entry = this.warm.get(key);
-    const current = entry ? await entry.catch(() => null) : null;
-    if (!entry || current?.versionId !== version.id) {
-      entry = this.load(version.id, version.version, version.trialId, version.datasetId);
-      this.warm.set(key, entry);
-      entry.then(
-        () => current?.model.dispose(),
-        () => this.warm.delete(key),
-      );
+  }
+
+  /** Records where an alias points; a read older than the one already known is ignored. */
+  private serve(key: string, versionId: string, movedAt: number): void {
+    const previous = this.served.get(key);
+    if (previous && (previous.versionId === versionId || previous.movedAt > movedAt)) return;
+    this.served.set(key, { versionId, movedAt });
+    if (previous && ![...this.served.values()].some((s) => s.versionId === previous.versionId)) this.release(previous.versionId);
+  }
+
+  private get(versionId: string, version: number, trialId: string, datasetId: string): Promise<Loaded> {
+    let entry = this.versions.get(versionId);
+    if (!entry) {
+      entry = this.load(versionId, version, trialId, datasetId);
+      this.versions.set(versionId, entry);
+      entry.catch(() => this.versions.delete(versionId));
     }
-    const loaded = await entry;
-    const features = encodeInstances(loaded.preprocessing, instances);
-    const outputs = predictBatch(loaded.model, features, instances.length, loaded.inputShape);
-    return { predictions: decodePredictions(loaded.preprocessing, outputs, instances.length), model: { name: modelName, version: loaded.version, alias } };
+    return entry;
+  }
+
+  private release(versionId: string): void {
+    const entry = this.versions.get(versionId);
+    this.versions.delete(versionId);
+    entry?.then(
+      (l) => {
+        l.disposed = true;
+        l.model.dispose();
+        this.log.info('model released', { versionId, version: l.version });
+      },
+      () => undefined,
+    ).catch((err) => this.log.warn('could not release a model', { versionId, error: errorMessage(err) }));
   }
 
   private async load(versionId: string, version: number, trialId: string, datasetId: string): Promise<Loaded> {
@@ -60,11 +91,12 @@ export class Predictor {
       model,
       preprocessing: preprocessingSchema.parse(dataset.preprocessing),
       inputShape: servingSpecSchema.parse(dataset.preprocessing).spec.inputShape,
+      disposed: false,
     };
   }
 
   close(): void {
-    for (const entry of this.warm.values()) entry.then((l) => l.model.dispose(), () => undefined);
-    this.warm.clear();
+    for (const id of [...this.versions.keys()]) this.release(id);
+    this.served.clear();
   }
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { EpochMetrics } from '../domain.ts';
 import { epochMetricsSchema, parseJson } from '../schemas.ts';
 import type { Db } from './db.ts';
+import { ACTIVE_STUDY_STATES } from './studies.ts';
 
 export interface ModelVersionRecord {
   id: string;
@@ -35,19 +36,29 @@ export const CHAMPION = 'champion';
 export function modelStore(db: Db) {
   return {
     /**
-     * Registers a study's best trial as the next version of a model and points
-     * `champion` at it. A study registers at most one version (unique studyId),
-     * so a second coordinator finishing the same study gets the existing one.
+     * Ends a study by registering its best trial as the next version of a
+     * model and pointing `champion` at it, in one transaction with the study's
+     * move to completed: a study cancelled meanwhile is not promoted, and a
+     * study registers at most one version (unique studyId). Returns null when
+     * the study was no longer active.
      */
-    async registerFromStudy(v: { modelName: string; studyId: string; trialId: string; datasetId: string; family: string; metrics: EpochMetrics }): Promise<ModelVersionRecord> {
+    async promoteStudy(v: {
+      modelName: string; studyId: string; trialId: string; datasetId: string; family: string; metrics: EpochMetrics;
+      /** The study's closing message, given the new version number. */
+      message: (version: number) => string;
+    }): Promise<ModelVersionRecord | null> {
       for (let attempt = 0; ; attempt++) {
-        const existing = await db.modelVersion.findUnique({ where: { studyId: v.studyId }, include: { aliases: true } });
-        if (existing) return toRecord(existing);
         try {
           const row = await db.$transaction(async (tx) => {
             const last = await tx.modelVersion.findFirst({ where: { modelName: v.modelName }, orderBy: { version: 'desc' } });
+            const version = (last?.version ?? 0) + 1;
+            const { count } = await tx.study.updateMany({
+              where: { id: v.studyId, state: { in: ACTIVE_STUDY_STATES } },
+              data: { state: 'completed', message: v.message(version), endedAt: new Date() },
+            });
+            if (count === 0) return null;
             const created = await tx.modelVersion.create({
-              data: { id: randomUUID(), modelName: v.modelName, version: (last?.version ?? 0) + 1, studyId: v.studyId, trialId: v.trialId, datasetId: v.datasetId, family: v.family, metrics: JSON.stringify(v.metrics) },
+              data: { id: randomUUID(), modelName: v.modelName, version, studyId: v.studyId, trialId: v.trialId, datasetId: v.datasetId, family: v.family, metrics: JSON.stringify(v.metrics) },
             });
             await tx.modelAlias.upsert({
               where: { modelName_alias: { modelName: v.modelName, alias: CHAMPION } },
@@ -56,7 +67,7 @@ export function modelStore(db: Db) {
             });
             return tx.modelVersion.findUniqueOrThrow({ where: { id: created.id }, include: { aliases: true } });
           });
-          return toRecord(row);
+          return row ? toRecord(row) : null;
         } catch (err) {
           // Two studies promoting to one model at once race for the same version number: take the next one.
           if ((err as { code?: string }).code === 'P2002' && attempt < 5) continue;
@@ -85,9 +96,10 @@ export function modelStore(db: Db) {
       const row = await db.modelVersion.findUnique({ where: { modelName_version: { modelName, version } }, include: { aliases: true } });
       return row ? toRecord(row) : null;
     },
-    async byAlias(modelName: string, alias: string): Promise<ModelVersionRecord | null> {
+    /** The version an alias points to, with the time the alias last moved. */
+    async byAlias(modelName: string, alias: string): Promise<(ModelVersionRecord & { aliasMovedAt: Date }) | null> {
       const a = await db.modelAlias.findUnique({ where: { modelName_alias: { modelName, alias } }, include: { version: { include: { aliases: true } } } });
-      return a ? toRecord(a.version) : null;
+      return a ? { ...toRecord(a.version), aliasMovedAt: a.updatedAt } : null;
     },
     async setAlias(modelName: string, alias: string, versionId: string): Promise<void> {
       await db.modelAlias.upsert({

@@ -92,25 +92,32 @@ export function trialStore(db: Db) {
         return toRecord(await tx.trial.findUniqueOrThrow({ where: { id } }));
       });
     },
-    /** Records one epoch (an upsert: a retried report writes the same row) and the best so far. */
-    async recordEpoch(id: string, epoch: number, metrics: EpochMetrics, best: BestSoFar): Promise<void> {
+    /**
+     * Records one epoch of attempt `attempt` (an upsert: a repeated report
+     * writes the same row) and the best so far. A stale attempt (one whose job
+     * another worker has taken over) writes nothing; returns whether it wrote.
+     */
+    async recordEpoch(id: string, attempt: number, epoch: number, metrics: EpochMetrics, best: BestSoFar): Promise<boolean> {
       const text = JSON.stringify(metrics);
-      await db.$transaction([
-        db.trialEpoch.upsert({ where: { trialId_epoch: { trialId: id, epoch } }, create: { trialId: id, epoch, metrics: text }, update: { metrics: text } }),
-        db.trial.updateMany({
-          where: { id, state: 'running' },
+      return db.$transaction(async (tx) => {
+        const { count } = await tx.trial.updateMany({
+          where: { id, state: 'running', attempts: attempt },
           data: { epochs: epoch, value: best.value, bestEpoch: best.epoch, metrics: JSON.stringify(best.metrics) },
-        }),
-      ]);
+        });
+        if (count === 0) return false;
+        await tx.trialEpoch.upsert({ where: { trialId_epoch: { trialId: id, epoch } }, create: { trialId: id, epoch, metrics: text }, update: { metrics: text } });
+        return true;
+      });
     },
-    /** Finishes a running trial with its best epoch and weights; false when it was already finished (a duplicate attempt). */
+    /** Finishes attempt `attempt` with its best epoch and weights; false when the trial has ended or belongs to a newer attempt. */
     async complete(
       id: string,
+      attempt: number,
       r: { value: number; metrics: EpochMetrics; epochs: number; bestEpoch: number; durationMs: number; artifact: ModelArtifact },
     ): Promise<boolean> {
       return db.$transaction(async (tx) => {
         const { count } = await tx.trial.updateMany({
-          where: { id, state: 'running' },
+          where: { id, state: 'running', attempts: attempt },
           data: { state: 'completed', value: r.value, metrics: JSON.stringify(r.metrics), epochs: r.epochs, bestEpoch: r.bestEpoch, durationMs: r.durationMs, endedAt: new Date(), error: null },
         });
         if (count === 0) return false;
@@ -119,11 +126,14 @@ export function trialStore(db: Db) {
         return true;
       });
     },
-    /** Ends an unfinished trial as failed or cancelled; false when it had already ended. */
-    async end(id: string, state: 'failed' | 'cancelled', error: string | null, durationMs?: number): Promise<boolean> {
+    /**
+     * Ends an unfinished trial as failed or cancelled; with `attempt`, only if
+     * that attempt still owns it. False when nothing changed.
+     */
+    async end(id: string, state: 'failed' | 'cancelled', error: string | null, opts: { durationMs?: number; attempt?: number } = {}): Promise<boolean> {
       const { count } = await db.trial.updateMany({
-        where: { id, state: { in: ACTIVE_TRIAL_STATES } },
-        data: { state, error, endedAt: new Date(), ...(durationMs !== undefined ? { durationMs } : {}) },
+        where: { id, state: { in: ACTIVE_TRIAL_STATES }, ...(opts.attempt !== undefined ? { attempts: opts.attempt } : {}) },
+        data: { state, error, endedAt: new Date(), ...(opts.durationMs !== undefined ? { durationMs: opts.durationMs } : {}) },
       });
       return count === 1;
     },

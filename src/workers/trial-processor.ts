@@ -48,7 +48,8 @@ export function createTrialProcessor(deps: ProcessorDeps) {
     const started = Date.now();
     const { objective, budget, earlyStopping, seed } = study.config;
     let best: { value: number; epoch: number; metrics: EpochMetrics } | null = null;
-    let stoppedFor: 'cancelled' | 'time' | null = null;
+    let stoppedFor: 'cancelled' | 'time' | 'superseded' | null = null;
+    const attempt = trial.attempts;
     try {
       const { spec, data, targetStd } = await deps.datasets.get(study.datasetId);
       const result = await trainTrial({
@@ -64,21 +65,36 @@ export function createTrialProcessor(deps: ProcessorDeps) {
         onEpoch: async (epoch, metrics) => {
           const value = metrics[objective.metric];
           if (value !== undefined && (best === null || improves(value, best.value, objective.direction))) best = { value, epoch, metrics };
-          if (best) await repo.trials.recordEpoch(trialId, epoch, metrics, best);
-          await job.updateProgress({ epoch, metrics });
-          stoppedFor = await stopReason(repo, study, trialId);
+          // A failed write here ends the attempt (it is retried): an epoch must not go unrecorded.
+          if (best && !(await repo.trials.recordEpoch(trialId, attempt, epoch, metrics, best))) {
+            stoppedFor = 'superseded';
+            return 'stop';
+          }
+          // Progress is informational and the stop check can wait an epoch: a blip in either must not cost the attempt.
+          await job.updateProgress({ epoch, metrics }).catch((e) => tlog.warn('could not report progress', { error: errorMessage(e) }));
+          stoppedFor = await stopReason(repo, study, trialId).catch((e) => {
+            tlog.warn('could not check for cancellation; continuing', { error: errorMessage(e) });
+            return null;
+          });
           return stoppedFor ? 'stop' : 'continue';
         },
       });
       const durationMs = Date.now() - started;
+      if (stoppedFor === 'superseded') {
+        tlog.warn('another worker has taken this trial over; dropping this attempt');
+        return 'superseded';
+      }
       if (stoppedFor === 'cancelled') {
-        await repo.trials.end(trialId, 'cancelled', 'study was cancelled', durationMs);
+        await repo.trials.end(trialId, 'cancelled', 'study was cancelled', { durationMs, attempt });
         tlog.info('trial cancelled', { epochs: result.epochs });
         return 'cancelled';
       }
       const value = result.bestMetrics[objective.metric];
       if (value === undefined) throw new TrialFailure(`training reported no ${objective.metric}`);
-      await repo.trials.complete(trialId, { value, metrics: result.bestMetrics, epochs: result.epochs, bestEpoch: result.bestEpoch, durationMs, artifact: result.artifact });
+      if (!(await repo.trials.complete(trialId, attempt, { value, metrics: result.bestMetrics, epochs: result.epochs, bestEpoch: result.bestEpoch, durationMs, artifact: result.artifact }))) {
+        tlog.warn('trial already ended or taken over; this result is not recorded');
+        return 'superseded';
+      }
       tlog.info('trial completed', { value, epochs: result.epochs, bestEpoch: result.bestEpoch, durationMs, stoppedBy: stoppedFor === 'time' ? 'timeLimit' : result.stoppedBy });
       return 'completed';
     } catch (err) {
@@ -86,7 +102,7 @@ export function createTrialProcessor(deps: ProcessorDeps) {
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       if (err instanceof TrialFailure || lastAttempt) {
         // Deterministic failures (NaN loss, a model that cannot be built) fail once, without retries.
-        await repo.trials.end(trialId, 'failed', message, Date.now() - started);
+        await repo.trials.end(trialId, 'failed', message, { durationMs: Date.now() - started, attempt });
         tlog.warn('trial failed', { error: message });
         throw err instanceof TrialFailure ? new UnrecoverableError(message) : err;
       }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BACKEND_NAMES } from '../../src/workers/training/index.ts';
 import { freshDatabase, PROVIDERS, REDIS_URL, type TestDatabase } from '../helpers/databases.ts';
 import { mnistCsv, mnistRows } from '../helpers/mnist.ts';
 import { eventually, freePort, startMaas, stopAll, type MaasProcess } from '../helpers/processes.ts';
@@ -84,7 +85,9 @@ describe.each(PROVIDERS)('end to end on %s', (provider) => {
     const values = board.trials.map((t: any) => t.value as number);
     expect(values).toEqual([...values].sort((a, b) => b - a));
     for (const t of board.trials) {
-      expect(t).toMatchObject({ state: 'completed', backend: 'cpu' });
+      expect(t.state).toBe('completed');
+      // The worker's choice on this machine; every trial of one worker reports the same.
+      expect(BACKEND_NAMES).toContain(t.backend);
       expect(t.params.family).toBe(t.family);
       expect(t.epochs).toBeGreaterThan(0);
       expect(t.durationMs).toBeGreaterThan(0);

@@ -191,6 +191,25 @@ describe.each(PROVIDERS)('API input validation on %s', (provider) => {
     });
     const budget = (b: Record<string, unknown>) => ({ budget: { maxTrials: 4, maxEpochs: 2, parallelism: 2, ...b } });
 
+    it('refuses a direction that does not fit the metric', async () => {
+      await expectError(await postJson('/v1/studies', study({ objective: { metric: 'val_accuracy', direction: 'minimize' } })), 400, 'objective.direction', '"minimize"', 'maximize');
+    });
+
+    it.each([
+      ['search.space.mlp.units', { mlp: { units: 0 } }, '0'],
+      ['search.space.mlp.dropout', { mlp: { dropout: { type: 'float', low: 0, high: 3 } } }, '3'],
+      ['search.space.mlp.optimizer', { mlp: { optimizer: { type: 'categorical', choices: ['adam', 'adagrad'] } } }, '"adagrad"'],
+      ['search.space.mlp.learningRate', { mlp: { learningRate: -1 } }, '-1'],
+      ['search.space.mlp.units.high', { mlp: { units: { type: 'int', low: 1, high: 1e20 } } }, '100000000000000000000'],
+    ])('refuses a space that the model builders cannot build (%s)', async (field, space, value) => {
+      await expectError(await postJson('/v1/studies', study({ search: { families: ['mlp'], space } })), 400, field, value);
+    });
+
+    it('refuses more cnn blocks than the images can be halved', async () => {
+      const body = study({ datasetId: imageId, search: { families: ['cnn'], space: { cnn: { blocks: 5 } } } });
+      await expectError(await postJson('/v1/studies', body), 400, 'search.space.cnn.blocks', '5', 'at most 2');
+    });
+
     it('refuses an unknown datasetId', async () => {
       await expectError(await postJson('/v1/studies', study({ datasetId: 'no-such-dataset' })), 400, 'datasetId', '"no-such-dataset"');
     });
@@ -294,6 +313,10 @@ describe.each(PROVIDERS)('API input validation on %s', (provider) => {
       const res = await postJson('/v1/models/nope/predict', { instances });
       expect(res.status).toBe(413);
       expect(((await res.json()) as ErrorBody).error.message).toContain('body');
+    });
+
+    it('refuses a version beyond a 32-bit integer with 400, not a database error', async () => {
+      await expectError(await postJson('/v1/models/nope/promote', { version: 3e9 }), 400, 'version', '3000000000');
     });
 
     it('refuses promoting version 0', async () => {

@@ -51,23 +51,34 @@ describe.each(PROVIDERS)('repository on %s', (provider) => {
     expect(t).not.toBeNull();
     expect(await repo.trials.create({ id: randomUUID(), studyId: study.id, number: 0, family: 'mlp', params: { family: 'mlp' } })).toBeNull();
 
-    expect(await repo.trials.start(t!.id, 'w1', 'cpu')).not.toBeNull();
-    await repo.trials.recordEpoch(t!.id, 1, { val_accuracy: 0.5 }, { value: 0.5, epoch: 1, metrics: { val_accuracy: 0.5 } });
-    await repo.trials.recordEpoch(t!.id, 1, { val_accuracy: 0.5 }, { value: 0.5, epoch: 1, metrics: { val_accuracy: 0.5 } });
+    const best = { value: 0.5, epoch: 1, metrics: { val_accuracy: 0.5 } };
+    expect((await repo.trials.start(t!.id, 'w1', 'cpu'))?.attempts).toBe(1);
+    // A second worker takes the trial over: the first attempt's reports no longer count.
+    expect((await repo.trials.start(t!.id, 'w2', 'cpu'))?.attempts).toBe(2);
+    expect(await repo.trials.recordEpoch(t!.id, 1, 1, { val_accuracy: 0.9 }, best)).toBe(false);
+    expect(await repo.trials.recordEpoch(t!.id, 2, 1, { val_accuracy: 0.5 }, best)).toBe(true);
+    expect(await repo.trials.recordEpoch(t!.id, 2, 1, { val_accuracy: 0.5 }, best)).toBe(true);
     const result = { value: 0.5, metrics: { val_accuracy: 0.5 }, epochs: 1, bestEpoch: 1, durationMs: 10, artifact: { topology: { a: 1 }, weightSpecs: [], weights: new Uint8Array([1, 2]) } };
-    expect(await repo.trials.complete(t!.id, result)).toBe(true);
-    expect(await repo.trials.complete(t!.id, result)).toBe(false);
+    expect(await repo.trials.complete(t!.id, 1, result)).toBe(false);
+    expect(await repo.trials.end(t!.id, 'failed', 'stale attempt', { attempt: 1 })).toBe(false);
+    expect(await repo.trials.complete(t!.id, 2, result)).toBe(true);
+    expect(await repo.trials.complete(t!.id, 2, result)).toBe(false);
     expect(await repo.trials.start(t!.id, 'w2', 'cpu')).toBeNull();
     expect(await repo.trials.curve(t!.id)).toHaveLength(1);
     expect([...(await repo.trials.artifact(t!.id))!.weights]).toEqual([1, 2]);
 
-    expect(await repo.studies.transition(study.id, ['queued', 'running'], 'completed')).toBe(true);
-    expect(await repo.studies.transition(study.id, ['queued', 'running'], 'completed')).toBe(false);
-
-    const v1 = await repo.models.registerFromStudy({ modelName: 'demo', studyId: study.id, trialId: t!.id, datasetId, family: 'mlp', metrics: { val_accuracy: 0.5 } });
-    const again = await repo.models.registerFromStudy({ modelName: 'demo', studyId: study.id, trialId: t!.id, datasetId, family: 'mlp', metrics: {} });
-    expect(again.id).toBe(v1.id);
+    const promote = (studyId: string) =>
+      repo.models.promoteStudy({ modelName: 'demo', studyId, trialId: t!.id, datasetId, family: 'mlp', metrics: { val_accuracy: 0.5 }, message: (v) => `promoted as v${v}` });
+    const v1 = (await promote(study.id))!;
     expect(v1.version).toBe(1);
+    expect(await repo.studies.get(study.id)).toMatchObject({ state: 'completed', message: 'promoted as v1' });
+    // Ending a study twice registers nothing more.
+    expect(await promote(study.id)).toBeNull();
+    // A study cancelled before it could be promoted is not promoted.
+    const other = await repo.studies.create({ id: randomUUID(), name: 's2', datasetId, config });
+    expect(await repo.studies.transition(other.id, ['queued', 'running'], 'cancelled')).toBe(true);
+    expect(await repo.studies.transition(other.id, ['queued', 'running'], 'completed')).toBe(false);
+    expect(await promote(other.id)).toBeNull();
     expect(v1.aliases).toEqual(['champion']);
     expect((await repo.models.byAlias('demo', 'champion'))?.id).toBe(v1.id);
     expect(await repo.models.list()).toMatchObject([{ name: 'demo', versions: 1, aliases: { champion: 1 } }]);

@@ -46,7 +46,7 @@ export const promote = createRoute({
   summary: 'Point an alias (default champion) at a version',
   request: {
     params: nameParam,
-    body: { required: true, content: { 'application/json': { schema: z.object({ version: z.number().int().min(1), alias: modelNameSchema.optional() }).strict() } } },
+    body: { required: true, content: { 'application/json': { schema: z.object({ version: z.number().int().min(1).max(2 ** 31 - 1), alias: modelNameSchema.optional() }).strict() } } },
   },
   responses: { 200: { description: 'The model after the move', content: { 'application/json': { schema: modelSchema } } }, 404: notFound },
 });

@@ -7,6 +7,7 @@ import { errorMessage, type Logger } from '../../log.ts';
 import { defaultDirection, rankByValue } from '../../ranking.ts';
 import type { StudyConfig } from '../../schemas.ts';
 import { buildSpace, createSampler, familiesFor } from '../../search/index.ts';
+import { checkSpaceBuildable } from '../../workers/training/index.ts';
 import { ACTIVE_STUDY_STATES, type Repository, type StudyRecord, type TrialRecord } from '../../storage/index.ts';
 import type { createStudyBody } from './studies.routes.ts';
 
@@ -63,10 +64,15 @@ export function studyHandlers(deps: { repo: Repository; coordinator: Coordinator
       if (!allowed.includes(body.objective.metric)) {
         throw new ValidationError('objective.metric', body.objective.metric, `is not available for ${spec.task}; use one of ${allowed.join(', ')}`);
       }
+      const direction = body.objective.direction ?? defaultDirection(body.objective.metric);
+      if (direction !== defaultDirection(body.objective.metric)) {
+        throw new ValidationError('objective.direction', direction, `does not fit ${body.objective.metric}; use ${defaultDirection(body.objective.metric)} (or leave it out)`);
+      }
       createSampler(body.search.algorithm);
       const space = buildSpace({ families: body.search.families ?? familiesFor(spec), space: body.search.space }, spec);
+      checkSpaceBuildable(space, spec);
       const config: StudyConfig = {
-        objective: { metric: body.objective.metric, direction: body.objective.direction ?? defaultDirection(body.objective.metric) },
+        objective: { metric: body.objective.metric, direction },
         budget: body.budget,
         search: { algorithm: body.search.algorithm, families: space.families, space },
         earlyStopping: body.earlyStopping,

@@ -16,3 +16,4 @@ export {
 export { serializeModel, loadModel, predictBatch } from './serialize.ts';
 export { trainTrial, type TrainInput, type TrainResult } from './train.ts';
 export { TrialFailure, TrainingDivergedError } from './trial-failure.ts';
+export { checkSpaceBuildable } from './space-check.ts';

@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { prepareDataset } from '../../src/data/index.ts';
+import { createLogger } from '../../src/log.ts';
+import type { StudyConfig } from '../../src/schemas.ts';
+import { Predictor } from '../../src/serving/predictor.ts';
+import { createRepository, type Repository } from '../../src/storage/index.ts';
+import { buildModel, disposeModel, selectBackend, serializeModel } from '../../src/workers/training/index.ts';
+import { freshDatabase, type TestDatabase } from '../helpers/databases.ts';
+
+const config: StudyConfig = {
+  objective: { metric: 'val_loss', direction: 'minimize' },
+  budget: { maxTrials: 1, maxEpochs: 1, parallelism: 1 },
+  search: { algorithm: 'random', families: ['mlp'], space: {} },
+  earlyStopping: { patience: 1, minDelta: 0 },
+  seed: 1,
+  promoteTo: 'wine',
+};
+const params = { family: 'mlp', layers: 1, units: 8, activation: 'relu', dropout: 0, batchNorm: false, learningRate: 0.01, batchSize: 16, optimizer: 'adam' };
+
+/** The warm model cache under concurrent requests while the alias moves. */
+describe('predictor', () => {
+  let database: TestDatabase;
+  let repo: Repository;
+  let predictor: Predictor;
+  const rows = [{ alcohol: 13.2, malic_acid: 1.78, ash: 2.14, alcalinity_of_ash: 11.2, magnesium: 100, total_phenols: 2.65, flavanoids: 2.76, nonflavanoid_phenols: 0.26, proanthocyanins: 1.28, color_intensity: 4.38, hue: 1.05, od280_od315: 3.4, proline: 1050 }];
+
+  /** Registers an untrained model (seeded) as the next version of "wine". */
+  async function version(datasetId: string, seed: number) {
+    const study = await repo.studies.create({ id: randomUUID(), name: 'wine', datasetId, config });
+    const trial = (await repo.trials.create({ id: randomUUID(), studyId: study.id, number: 0, family: 'mlp', params }))!;
+    await repo.trials.start(trial.id, 'test', 'cpu');
+    const model = buildModel('mlp', params, { kind: 'tabular', task: 'classification', inputShape: [13], outputs: 3 }, seed);
+    const artifact = await serializeModel(model);
+    disposeModel(model);
+    await repo.trials.complete(trial.id, 1, { value: 1, metrics: { val_loss: 1 }, epochs: 1, bestEpoch: 1, durationMs: 1, artifact });
+    return (await repo.models.promoteStudy({ modelName: 'wine', studyId: study.id, trialId: trial.id, datasetId, family: 'mlp', metrics: {}, message: () => 'done' }))!;
+  }
+
+  beforeAll(async () => {
+    await selectBackend('cpu');
+    database = await freshDatabase('sqlite');
+    repo = createRepository(database.url);
+    predictor = new Predictor(repo, createLogger('error'));
+  });
+  afterAll(async () => {
+    predictor?.close();
+    await repo?.close();
+    await database?.drop();
+  });
+
+  it('serves concurrent requests across alias moves with one warm model per served version', async () => {
+    const csv = readFileSync(join(import.meta.dirname, '../fixtures/wine.csv'), 'utf8');
+    const prepared = prepareDataset({ csv, kind: 'tabular', target: 'cultivar', seed: 0 });
+    const dataset = await repo.datasets.create({
+      id: randomUUID(), name: 'wine', kind: 'tabular', task: prepared.task, target: 'cultivar', rows: prepared.encoded.rows, summary: prepared.summary,
+      preprocessing: { ...prepared.preprocessing, spec: prepared.spec, trainRows: prepared.encoded.trainRows }, features: prepared.encoded.features, labels: prepared.encoded.labels,
+    });
+    const v1 = await version(dataset.id, 1);
+    const unhandled: unknown[] = [];
+    const onUnhandled = (err: unknown) => unhandled.push(err);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const first = await Promise.all(Array.from({ length: 8 }, () => predictor.predict('wine', rows)));
+      expect(first.every((r) => r.model.version === 1)).toBe(true);
+      const baseline = tf.memory().numTensors;
+
+      const v2 = await version(dataset.id, 2);
+      expect(v2.version).toBe(2);
+      const second = await Promise.all(Array.from({ length: 8 }, () => predictor.predict('wine', rows)));
+      expect(second.every((r) => r.model.version === 2)).toBe(true);
+      expect(second[0]!.predictions).not.toEqual(first[0]!.predictions);
+
+      // Moving the alias back and forth while requests are in flight.
+      const mixed = await Promise.all([
+        predictor.predict('wine', rows),
+        repo.models.setAlias('wine', 'champion', v1.id).then(() => predictor.predict('wine', rows)),
+        predictor.predict('wine', rows),
+      ]);
+      expect(mixed[1].model.version).toBe(1);
+      expect(await predictor.predict('wine', rows)).toMatchObject({ model: { version: 1 } });
+      await new Promise((r) => setTimeout(r, 50));
+      // One model warm, as before the moves: every replaced version was released.
+      expect(tf.memory().numTensors).toBe(baseline);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+});
