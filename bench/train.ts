@@ -47,7 +47,9 @@ async function measure(backend: string, family: string): Promise<Result> {
 
 function torch(family: string): Result | string {
   const python = process.env.BENCH_PYTHON ?? '/usr/bin/python3';
-  const run = spawnSync(python, [join(here, 'torch_train.py'), family, String(seconds)], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' } });
+  // OPENBLAS_CORETYPE/L2_SIZE are pinned on some machines for old OpenBLAS builds and slow a current one.
+  const { OPENBLAS_CORETYPE: _core, OPENBLAS_L2_SIZE: _l2, ...env } = process.env;
+  const run = spawnSync(python, [join(here, 'torch_train.py'), family, String(seconds)], { encoding: 'utf8', env: { ...env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' } });
   if (run.status !== 0) return (run.stderr || run.error?.message || 'failed').trim().split('\n').at(-1)!;
   return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as Result;
 }
@@ -74,6 +76,8 @@ async function main() {
   const rows: string[][] = [['family', 'backend', 'samples/s', 'peak MB', 'torch samples/s', 'torch peak MB', 'ours / torch']];
   const reference = new Map<string, Result | string>();
   for (const family of families) reference.set(family, torch(family));
+  const blas = [...reference.values()].find((r): r is Result & { blas?: string } => typeof r !== 'string') as { blas?: string } | undefined;
+  if (blas?.blas) console.log(`PyTorch BLAS: ${blas.blas}`);
   for (const backend of backends) {
     for (const family of families) {
       const ours = child(backend, family);

@@ -76,3 +76,42 @@ describe.each(BACKENDS)('training kernels on %s', (backend) => {
     tf.dispose([x, f, gx!, gf!]);
   });
 });
+
+describe('wasm kernels agree with the cpu backend', () => {
+  async function onBoth<T>(compute: () => T): Promise<{ cpu: T; wasm: T }> {
+    await selectBackend('cpu');
+    const cpu = compute();
+    await selectBackend('wasm');
+    const wasm = compute();
+    await selectBackend('cpu');
+    return { cpu, wasm };
+  }
+
+  it('MaxPoolGrad sends each gradient to the first maximum of its window, ties included', async () => {
+    // Rounded values and a ReLU make many ties, as after a real activation.
+    const grads = await onBoth(() =>
+      tf.tidy(() => {
+        const x = tf.randomNormal([2, 9, 8, 3], 0, 1, 'float32', 7).mul(2).round().relu() as tf.Tensor4D;
+        const dy = tf.randomNormal([2, 5, 4, 3], 0, 1, 'float32', 8);
+        return Array.from(tf.grad((a: tf.Tensor) => tf.maxPool(a as tf.Tensor4D, 2, 2, 'same').mul(dy).sum())(x).dataSync());
+      }),
+    );
+    grads.wasm.forEach((v, i) => expect(v).toBeCloseTo(grads.cpu[i]!, 5));
+  });
+
+  it.each([
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ])('BatchMatMul with transposeA=%s transposeB=%s', async (ta, tb) => {
+    const products = await onBoth(() =>
+      tf.tidy(() => {
+        const a = tf.randomNormal(ta ? [2, 5, 3] : [2, 3, 5], 0, 1, 'float32', 9) as tf.Tensor3D;
+        const b = tf.randomNormal(tb ? [2, 4, 5] : [2, 5, 4], 0, 1, 'float32', 10) as tf.Tensor3D;
+        return [Array.from(tf.matMul(a, b, ta, tb).dataSync()), Array.from(tf.fused.matMul({ a, b, transposeA: ta, transposeB: tb, activation: 'relu' }).dataSync())];
+      }),
+    );
+    products.wasm.flat().forEach((v, i) => expect(v).toBeCloseTo(products.cpu.flat()[i]!, 4));
+  });
+});

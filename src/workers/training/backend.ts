@@ -75,7 +75,7 @@ export async function selectBackend(
   if (wanted === undefined || wanted === 'wasm') {
     try {
       await importModule('@tensorflow/tfjs-backend-wasm');
-      registerTrainingKernels();
+      registerTrainingKernels('wasm');
       if (!(await tf.setBackend('wasm'))) throw new Error(`the 'wasm' backend did not initialize`);
       await tf.ready();
       const why = skipped.length > 0 ? `; skipped ${skipped.join('; ')}` : '';
@@ -88,7 +88,7 @@ export async function selectBackend(
 
   // Importing @tensorflow/tfjs in Node also registers webgl (with a higher priority than
   // cpu); it cannot run here, so name cpu explicitly rather than trusting the default.
-  registerTrainingKernels();
+  registerTrainingKernels('cpu');
   if (!(await tf.setBackend('cpu'))) {
     throw new Error(`the 'cpu' backend of @tensorflow/tfjs did not initialize`);
   }

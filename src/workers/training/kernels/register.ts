@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { conv2dBackpropFilterNHWC } from './conv2d-backprop-filter.ts';
 import { unsortedSegmentSum } from './unsorted-segment-sum.ts';
+import { conv2dBackpropFilterWasm, maxPoolGradWasm, withoutTransposes, type WasmBackend } from './wasm-fast.ts';
 
 type TensorInfo = tf.TensorInfo;
 type Values = ArrayLike<number>;
@@ -14,11 +15,6 @@ interface Io {
   read(backend: tf.KernelBackend, t: TensorInfo): Values;
   /** Allocates a zeroed output, lets `fill` write into it, returns its TensorInfo. */
   output(backend: tf.KernelBackend, shape: number[], dtype: tf.DataType, fill: (out: Float32Array | Int32Array) => void): TensorInfo;
-}
-
-interface WasmBackend extends tf.KernelBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array;
 }
 
 const IO: Record<'cpu' | 'wasm', Io> = {
@@ -113,22 +109,26 @@ function viaCpu(name: string, cpu: MathBackendCPU): tf.KernelFunc | undefined {
 /** Kernels with complex or string tensors; no training path reaches them. */
 const NOT_NUMERIC = new Set(['Complex', 'ComplexAbs', 'FFT', 'IFFT', 'Imag', 'Real', 'StaticRegexReplace', 'Draw']);
 
-let registered = false;
+const done = new Set<string>();
 
 /**
- * Makes every model family trainable and fast on the cpu and wasm backends:
- * fast Conv2DBackpropFilter and UnsortedSegmentSum on both, and cpu fallbacks
- * for the other numeric kernels that wasm does not register. Idempotent; call
- * after the backends' modules are imported and before training.
+ * Makes every model family trainable, and fast, on one JS backend. For cpu:
+ * fast Conv2DBackpropFilter and UnsortedSegmentSum. For wasm: those two
+ * (the filter gradient as one SIMD matrix product), matrix products without
+ * the slow transposed path, a one-pass MaxPoolGrad, and cpu fallbacks for
+ * the other numeric kernels wasm does not register. Idempotent; call after
+ * the backend's module is imported and before training.
  */
-export function registerTrainingKernels(): void {
-  if (registered) return;
-  registered = true;
-  for (const backendName of ['cpu', 'wasm'] as const) {
-    const io = IO[backendName];
-    const originalConv = tf.getKernel('Conv2DBackpropFilter', backendName)?.kernelFunc;
-    replace('Conv2DBackpropFilter', backendName, conv2dBackpropFilter(io, originalConv));
-    replace('UnsortedSegmentSum', backendName, segmentSum(io));
+export function registerTrainingKernels(backendName: 'cpu' | 'wasm'): void {
+  if (done.has(backendName)) return;
+  if (backendName === 'wasm' && !tf.getKernel('BatchMatMul', 'wasm')) throw new Error('the wasm backend is not loaded');
+  done.add(backendName);
+  const io = IO[backendName];
+  const originalConv = tf.getKernel('Conv2DBackpropFilter', backendName)?.kernelFunc;
+  replace('UnsortedSegmentSum', backendName, segmentSum(io));
+  if (backendName === 'cpu') {
+    replace('Conv2DBackpropFilter', 'cpu', conv2dBackpropFilter(io, originalConv));
+    return;
   }
   const cpu = new MathBackendCPU();
   const wasmHas = new Set(tf.getKernelsForBackend('wasm').map((k) => k.kernelName));
@@ -137,9 +137,16 @@ export function registerTrainingKernels(): void {
     const kernelFunc = viaCpu(kernelName, cpu);
     if (kernelFunc) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
   }
+  // Conv2DBackpropFilter now runs on the cpu fallback; the SIMD version takes NHWC, the fallback the rest.
+  replace('Conv2DBackpropFilter', 'wasm', conv2dBackpropFilterWasm(tf.getKernel('Conv2DBackpropFilter', 'wasm')!.kernelFunc));
+  replace('BatchMatMul', 'wasm', withoutTransposes('BatchMatMul'));
+  replace('_FusedMatMul', 'wasm', withoutTransposes('_FusedMatMul'));
+  replace('MaxPoolGrad', 'wasm', maxPoolGradWasm());
 }
 
+/** Swaps a kernel's function, keeping its setup (wasm kernels bind their C functions there). */
 function replace(kernelName: string, backendName: string, kernelFunc: tf.KernelFunc): void {
-  if (tf.getKernel(kernelName, backendName)) tf.unregisterKernel(kernelName, backendName);
-  tf.registerKernel({ kernelName, backendName, kernelFunc });
+  const existing = tf.getKernel(kernelName, backendName);
+  if (existing) tf.unregisterKernel(kernelName, backendName);
+  tf.registerKernel({ ...existing, kernelName, backendName, kernelFunc });
 }
