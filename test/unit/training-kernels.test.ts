@@ -99,6 +99,16 @@ describe('wasm kernels agree with the cpu backend', () => {
     grads.wasm.forEach((v, i) => expect(v).toBeCloseTo(grads.cpu[i]!, 5));
   });
 
+  it('Unpack splits along any axis, for floats and integers', async () => {
+    const parts = await onBoth(() =>
+      tf.tidy(() => [0, 1, 2].flatMap((axis) => [
+        tf.unstack(tf.range(0, 24).reshape([2, 3, 4]), axis).map((t) => [t.shape, Array.from(t.dataSync())]),
+        tf.unstack(tf.range(0, 24, 1, 'int32').reshape([2, 3, 4]), axis).map((t) => [t.shape, Array.from(t.dataSync())]),
+      ])),
+    );
+    expect(parts.wasm).toEqual(parts.cpu);
+  });
+
   it.each([
     [false, false],
     [true, false],

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { conv2dBackpropFilterNHWC } from './conv2d-backprop-filter.ts';
 import { unsortedSegmentSum } from './unsorted-segment-sum.ts';
-import { conv2dBackpropFilterWasm, maxPoolGradWasm, withoutTransposes, type WasmBackend } from './wasm-fast.ts';
+import { conv2dBackpropFilterWasm, maxPoolGradWasm, unpackWasm, withoutTransposes, type WasmBackend } from './wasm-fast.ts';
 
 type TensorInfo = tf.TensorInfo;
 type Values = ArrayLike<number>;
@@ -142,6 +142,7 @@ export function registerTrainingKernels(backendName: 'cpu' | 'wasm'): void {
   replace('BatchMatMul', 'wasm', withoutTransposes('BatchMatMul'));
   replace('_FusedMatMul', 'wasm', withoutTransposes('_FusedMatMul'));
   replace('MaxPoolGrad', 'wasm', maxPoolGradWasm());
+  replace('Unpack', 'wasm', unpackWasm());
 }
 
 /** Swaps a kernel's function, keeping its setup (wasm kernels bind their C functions there). */
