@@ -29,12 +29,14 @@ interface Result {
 async function measure(backend: string, family: string): Promise<Result> {
   const selected = await selectBackend(backend);
   if (selected.name !== backend) throw new Error(`asked for ${backend}, got ${selected.name}`);
+  // webgpu compiles a shader per kernel on first use (16-48 s measured); warm up longer there.
+  const warmup = backend === 'webgpu' ? 5 : 2;
   const spec = BENCH_MODELS.find((m) => m.family === family)!;
   const model = spec.build();
   model.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy' });
   const { x, y } = spec.batch();
   // Warm-up: shader/kernel set-up and first allocations are not throughput.
-  for (let i = 0; i < 2; i++) await model.trainOnBatch(x, y);
+  for (let i = 0; i < warmup; i++) await model.trainOnBatch(x, y);
   let batches = 0;
   const start = performance.now();
   while (batches < 2 || performance.now() - start < seconds * 1000) {
@@ -42,6 +44,7 @@ async function measure(backend: string, family: string): Promise<Result> {
     batches++;
   }
   const elapsed = (performance.now() - start) / 1000;
+  tf.dispose([x, y]);
   return { samplesPerSecond: (batches * spec.batchSize) / elapsed, peakRssMb: process.resourceUsage().maxRSS / 1024, batches, detail: selected.detail };
 }
 
@@ -71,8 +74,8 @@ async function main() {
     return;
   }
   const families = (process.env.BENCH_FAMILIES ?? BENCH_MODELS.map((m) => m.family).join(',')).split(',');
-  const backends = (process.env.BENCH_BACKENDS ?? 'tensorflow-gpu,tensorflow,wasm,cpu').split(',');
-  console.log(`bench:train — ${seconds} s timed per pair after 2 warm-up batches; PyTorch ${seconds} s, 1 thread; peak = max RSS of the process`);
+  const backends = (process.env.BENCH_BACKENDS ?? 'tensorflow-gpu,tensorflow,webgpu,wasm,cpu').split(',');
+  console.log(`bench:train — ${seconds} s timed per pair after warm-up (2 batches, 5 on webgpu); PyTorch ${seconds} s, 1 thread; peak = max RSS of the process`);
   const rows: string[][] = [['family', 'backend', 'samples/s', 'peak MB', 'torch samples/s', 'torch peak MB', 'ours / torch']];
   const reference = new Map<string, Result | string>();
   for (const family of families) reference.set(family, torch(family));

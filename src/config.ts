@@ -26,8 +26,8 @@ const schema = z.object({
   MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(100 * 1024 * 1024),
   /** Trials one worker process trains at once. @defaultValue 1 */
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
-  /** Force a compute backend: tensorflow-gpu, tensorflow, wasm or cpu. @defaultValue automatic */
-  MAAS_BACKEND: z.enum(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).optional(),
+  /** Force a compute backend: tensorflow-gpu, tensorflow, webgpu, wasm or cpu. @defaultValue automatic */
+  MAAS_BACKEND: z.enum(['tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu']).optional(),
   /** How long a worker's lock on a trial lasts without renewal; a dead worker's trial is taken up again after about this long. @defaultValue 30000 */
   TRIAL_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
   /** How often the coordinator re-checks every running study (time limits, lost jobs). @defaultValue 5000 */

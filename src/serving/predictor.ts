@@ -42,9 +42,9 @@ export class Predictor {
       const loaded = await this.get(version.id, version.version, version.trialId, version.datasetId);
       // Released while this request waited (the alias moved again): look the alias up afresh.
       if (loaded.disposed) continue;
-      // Encoding and prediction are synchronous, so the model cannot be released halfway.
+      // The model runs before the first await below, so a release cannot interrupt it.
       const features = encodeInstances(loaded.preprocessing, instances);
-      const outputs = predictBatch(loaded.model, features, instances.length, loaded.inputShape);
+      const outputs = await predictBatch(loaded.model, features, instances.length, loaded.inputShape);
       return { predictions: decodePredictions(loaded.preprocessing, outputs, instances.length), model: { name: modelName, version: loaded.version, alias } };
     }
   }

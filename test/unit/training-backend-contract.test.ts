@@ -54,12 +54,12 @@ describe('the same weights on every backend', () => {
     await selectBackend('cpu');
     const model = buildModel(family, PARAMS[family], spec, 7);
     const artifact = await serializeModel(model);
-    const reference = predictBatch(model, data.features, data.rows, spec.inputShape);
+    const reference = await predictBatch(model, data.features, data.rows, spec.inputShape);
     disposeModel(model);
     for (const backend of BACKENDS) {
       await selectBackend(backend);
       const loaded = await loadModel(artifact);
-      const got = predictBatch(loaded, data.features, data.rows, spec.inputShape);
+      const got = await predictBatch(loaded, data.features, data.rows, spec.inputShape);
       loaded.dispose();
       got.forEach((v, i) => expect(Math.abs(v - reference[i]!)).toBeLessThan(1e-5));
     }

@@ -46,13 +46,13 @@ beforeAll(async () => {
 });
 
 describe.each(cases)('buildModel($family, $spec.inputShape, $spec.task)', ({ family, params, spec, outputs }) => {
-  it('builds a compiled model with the right input, output and loss', () => {
+  it('builds a compiled model with the right input, output and loss', async () => {
     const model = buildModel(family, params, spec, 1);
     try {
       expect(model.inputs[0]?.shape).toEqual([null, ...spec.inputShape]);
       expect(model.outputs[0]?.shape).toEqual([null, outputs]);
       expect(model.loss).toBe(spec.task === 'classification' ? 'categoricalCrossentropy' : 'meanSquaredError');
-      const out = predictBatch(model, rows(3, spec), 3, spec.inputShape);
+      const out = await predictBatch(model, rows(3, spec), 3, spec.inputShape);
       expect(out).toHaveLength(3 * outputs);
       if (spec.task === 'classification') {
         for (let r = 0; r < 3; r++) {
@@ -83,7 +83,7 @@ describe.each(cases)('buildModel($family, $spec.inputShape, $spec.task)', ({ fam
     const loaded = await loadModel(await serializeModel(model));
     try {
       const x = rows(4, spec);
-      expect(predictBatch(loaded, x, 4, spec.inputShape)).toEqual(predictBatch(model, x, 4, spec.inputShape));
+      expect(await predictBatch(loaded, x, 4, spec.inputShape)).toEqual(await predictBatch(model, x, 4, spec.inputShape));
     } finally {
       disposeModel(model);
       disposeModel(loaded);

@@ -182,7 +182,7 @@ describe('trainTrial keeps the best epoch', () => {
     const model = await loadModel(result.artifact);
     try {
       const val = data.features.subarray(data.trainRows * 2);
-      const probs = predictBatch(model, val, data.rows - data.trainRows, spec.inputShape);
+      const probs = await predictBatch(model, val, data.rows - data.trainRows, spec.inputShape);
       expect(crossEntropy(probs, data.labels.subarray(data.trainRows), 2)).toBeCloseTo(first, 5);
     } finally {
       model.dispose();

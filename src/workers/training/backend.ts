@@ -1,9 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerTrainingKernels } from './kernels/register.ts';
+import { findWebgpuAdapter, startWebgpu } from './webgpu.ts';
 
 /** The compute backends a worker can run on, fastest first. */
-export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
-export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
+export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
+
+/** Backends that run on a GPU; workers on them take the GPU queue. */
+export const GPU_BACKENDS: readonly BackendName[] = ['tensorflow-gpu', 'webgpu'];
 
 /** What {@link selectBackend} settled on. */
 export interface SelectedBackend {
@@ -67,6 +71,20 @@ export async function selectBackend(
         });
       }
       skipped.push(`${candidate.pkg}: ${reason}`);
+    }
+  }
+
+  // WebGPU through Dawn: taken automatically only on a hardware adapter, since a
+  // software one (lavapipe) trains slower than wasm; MAAS_BACKEND=webgpu forces it.
+  if (wanted === undefined || wanted === 'webgpu') {
+    try {
+      const adapter = await findWebgpuAdapter(importModule);
+      if (adapter.software && wanted === undefined) throw new Error(`only a software adapter (${adapter.name}); wasm is faster`);
+      await startWebgpu(importModule);
+      return { name: 'webgpu', detail: `webgpu on ${adapter.name}${adapter.software ? ' (software)' : ''}` };
+    } catch (err) {
+      if (wanted === 'webgpu') throw new Error(`MAAS_BACKEND is 'webgpu', but it could not start: ${explain(err)}`, { cause: err });
+      skipped.push(`webgpu: ${explain(err)}`);
     }
   }
 

@@ -43,7 +43,7 @@ export async function loadModel(artifact: ModelArtifact): Promise<tf.LayersModel
  * Runs the model on `count` rows of row-major `features` (each of shape `inputShape`) and
  * returns the outputs row-major (`count × outputs`). Frees every tensor it makes.
  */
-export function predictBatch(model: tf.LayersModel, features: Float32Array, count: number, inputShape: number[]): Float32Array {
+export async function predictBatch(model: tf.LayersModel, features: Float32Array, count: number, inputShape: number[]): Promise<Float32Array> {
   const size = inputShape.reduce((a, b) => a * b, 1);
   if (!Number.isInteger(count) || count < 0 || features.length !== count * size) {
     throw new Error(
@@ -58,8 +58,9 @@ export function predictBatch(model: tf.LayersModel, features: Float32Array, coun
     return y;
   });
   try {
-    // Copy: on the cpu backend dataSync hands out the tensor's own storage.
-    return new Float32Array(output.dataSync());
+    // The prediction is issued synchronously above; only its read waits (dataSync throws on webgpu).
+    // Copy: on the cpu backend the data is the tensor's own storage.
+    return new Float32Array(await output.data());
   } finally {
     output.dispose();
   }

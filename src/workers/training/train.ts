@@ -187,8 +187,8 @@ async function fitEpoch(
     });
     const metricName = Object.keys(result.history).find((k) => k !== 'loss');
     return {
-      loss: scalarOf(result.history['loss']?.[0]),
-      metric: scalarOf(metricName === undefined ? undefined : result.history[metricName]?.[0]),
+      loss: await scalarOf(result.history['loss']?.[0]),
+      metric: await scalarOf(metricName === undefined ? undefined : result.history[metricName]?.[0]),
     };
   } finally {
     tf.dispose([x, y]);
@@ -237,9 +237,10 @@ function snapshot(model: tf.LayersModel): tf.Tensor[] {
   return tf.tidy(() => model.getWeights().map((w) => w.clone()));
 }
 
-function scalarOf(value: number | tf.Tensor | undefined): number {
+/** Reads a logged value; asynchronously, since dataSync throws on webgpu under Node. */
+async function scalarOf(value: number | tf.Tensor | undefined): Promise<number> {
   if (value === undefined) return Number.NaN;
-  return typeof value === 'number' ? value : (value.dataSync()[0] ?? Number.NaN);
+  return typeof value === 'number' ? value : ((await value.data())[0] ?? Number.NaN);
 }
 
 const METRIC_TASK: Record<Metric, TaskSpec['task'] | undefined> = {

@@ -1,0 +1,11 @@
+import { create, globals } from 'webgpu';
+Object.assign(globalThis, globals);
+Object.defineProperty(globalThis, 'navigator', { value: { gpu: create([]) }, configurable: true });
+const adapter = await (globalThis as any).navigator.gpu.requestAdapter();
+console.log('adapter', adapter && (adapter.info ?? {}), adapter?.isFallbackAdapter);
+const tf = await import('@tensorflow/tfjs');
+await import('@tensorflow/tfjs-backend-webgpu');
+console.log('setBackend', await tf.setBackend('webgpu'));
+await tf.ready();
+const a = tf.randomNormal([256, 256]); const b = tf.matMul(a, a);
+console.log('sum', (await b.sum().data())[0]);
