@@ -63,7 +63,9 @@ function child(backend: string, family: string): Result | string {
     return JSON.parse(out.trim().split('\n').at(-1)!) as Result;
   } catch (err) {
     const e = err as { stderr?: string; message: string };
-    return (e.stderr || e.message).trim().split('\n').filter((l) => l.includes('Error')).at(-1) ?? 'failed';
+    const lines = (e.stderr || e.message).split('\n');
+    const reason = lines.find((l) => l.includes('MAAS_BACKEND is')) ?? lines.filter((l) => l.includes('Error')).at(-1) ?? 'failed';
+    return reason.includes('not installed') || reason.includes('ERR_MODULE_NOT_FOUND') ? 'not installed' : reason.replace(/^.*?Error: /, '').trim();
   }
 }
 
@@ -87,7 +89,7 @@ async function main() {
       const ref = reference.get(family)!;
       if (typeof ours === 'string') {
         rows.push([family, backend, `unavailable: ${ours.slice(0, 60)}`, '', '', '', '']);
-        if (/could not (be loaded|start)/.test(ours)) break;
+        if (ours === 'not installed' || /could not (be loaded|start)/.test(ours)) break;
         continue;
       }
       const ratio = typeof ref === 'string' ? 'n/a' : (ours.samplesPerSecond / ref.samplesPerSecond).toFixed(2);

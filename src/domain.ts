@@ -7,6 +7,8 @@ export type DatasetKind = 'tabular' | 'image';
 export type Task = 'classification' | 'regression';
 export type Family = 'mlp' | 'cnn';
 export const FAMILIES: readonly Family[] = ['mlp', 'cnn'];
+/** Families whose trials go to GPU workers while one is alive. */
+export const HEAVY_FAMILIES: readonly Family[] = ['cnn'];
 export type Direction = 'minimize' | 'maximize';
 export type Metric = 'val_accuracy' | 'val_loss' | 'val_mae';
 

@@ -50,7 +50,7 @@ export async function run(role: Role, config: Config = loadConfig(), log: Logger
       closers.push(() => coordinator.stop());
       const predictor = new Predictor(repo, log);
       closers.push(() => predictor.close());
-      const app = createApp({ repo, coordinator, predictor, redis: queues.connection, log, maxUploadBytes: config.MAX_UPLOAD_BYTES });
+      const app = createApp({ repo, coordinator, predictor, queues, prefix: config.QUEUE_PREFIX, log, maxUploadBytes: config.MAX_UPLOAD_BYTES });
       const server = await new Promise<ReturnType<typeof serve>>((ready, fail) => {
         const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
           log.info('api listening', { url: `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${info.port}` });

@@ -1,14 +1,15 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { PayloadTooLargeError } from '../errors.ts';
-import type { Redis } from 'ioredis';
 import type { Coordinator } from '../coordinator/index.ts';
 import type { Logger } from '../log.ts';
 import type { Predictor } from '../serving/predictor.ts';
+import type { Queues } from '../queue/index.ts';
 import type { Repository } from '../storage/index.ts';
 import { registerDatasets } from './datasets/index.ts';
 import { errorBody, mapError, validationResponse, zodIssues } from './errors.ts';
 import { registerHealth } from './health/index.ts';
+import { registerMetrics } from './metrics/index.ts';
 import { registerModels } from './models/index.ts';
 import { registerStudies } from './studies/index.ts';
 
@@ -16,7 +17,9 @@ export interface AppDeps {
   repo: Repository;
   coordinator: Coordinator;
   predictor: Predictor;
-  redis: Redis;
+  queues: Queues;
+  /** Prefix of the queue keys, for reading the worker registry. */
+  prefix: string;
   log: Logger;
   /** @defaultValue 100 MB */
   maxUploadBytes?: number;
@@ -70,7 +73,8 @@ export function createApp(deps: AppDeps): OpenAPIHono {
     return next();
   });
 
-  registerHealth(app, deps);
+  registerHealth(app, { repo: deps.repo, redis: deps.queues.connection });
+  registerMetrics(app, deps);
   registerDatasets(app, { repo: deps.repo, maxUploadBytes: maxBytes });
   registerStudies(app, deps);
   registerModels(app, deps);

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'bullmq';
 import { errorMessage, type Logger } from '../log.ts';
-import { STUDY_EVENTS_QUEUE, studyEventSchema, type Queues } from '../queue/index.ts';
+import { STUDY_EVENTS_QUEUE, studyEventSchema, type DeviceClass, type Queues } from '../queue/index.ts';
+import { listWorkers } from '../queue/workers.ts';
+import { HEAVY_FAMILIES, type Family } from '../domain.ts';
 import { rankByValue } from '../ranking.ts';
 import { createSampler, rngFor, searchSpaceSchema, type FrozenTrial } from '../search/index.ts';
 import { ACTIVE_STUDY_STATES, ACTIVE_TRIAL_STATES, type Repository, type StudyRecord, type TrialRecord } from '../storage/index.ts';
@@ -127,24 +129,33 @@ export class Coordinator {
   }
 
   /**
-   * Makes Redis agree with the database for every unfinished trial: a queued
-   * trial without a job (a crash between insert and enqueue, a Redis that lost
-   * its data) gets one; a trial whose job failed for good (its last attempt,
-   * or too many stalls) is marked failed with BullMQ's reason, so the study
-   * cannot wait for it forever. Returns whether any trial changed state.
+   * Makes Redis agree with the database for every unfinished trial:
+   * - a trial without a job (a crash between insert and enqueue, a Redis that
+   *   lost its data) gets one, on the queue of its device class;
+   * - a trial whose job failed for good (its last attempt, or too many
+   *   stalls) is marked failed with BullMQ's reason, so the study cannot wait
+   *   for it forever;
+   * - a heavy trial still waiting for a GPU worker when none is alive any
+   *   more moves to the CPU queue.
+   * Returns whether any trial changed state.
    */
   private async reconcileJobs(trials: readonly TrialRecord[]): Promise<boolean> {
     let changed = false;
+    const gpuAlive = (await listWorkers(this.queues.connection, this.options.prefix)).some((w) => w.device === 'gpu');
     for (const t of trials) {
       if (!ACTIVE_TRIAL_STATES.includes(t.state)) continue;
-      const state = await this.queues.trials.getJobState(t.id);
-      if (state === 'unknown') {
+      const [cpu, gpu] = await Promise.all([this.queues.trials.cpu.getJobState(t.id), this.queues.trials.gpu.getJobState(t.id)]);
+      const [state, device]: [string, DeviceClass] = gpu !== 'unknown' ? [gpu, 'gpu'] : [cpu, 'cpu'];
+      if (state === 'unknown' || (device === 'gpu' && !gpuAlive && (state === 'waiting' || state === 'prioritized'))) {
         // Re-read first: a trial that finished since the list was taken has had its job removed.
         const fresh = await this.repo.trials.get(t.id);
         if (!fresh || !ACTIVE_TRIAL_STATES.includes(fresh.state)) continue;
-        await this.queues.trials.add('train', { trialId: t.id, studyId: t.studyId }, { jobId: t.id });
+        if (state !== 'unknown') await this.queues.trials.gpu.remove(t.id);
+        const target: DeviceClass = HEAVY_FAMILIES.includes(t.family as Family) && gpuAlive ? 'gpu' : 'cpu';
+        await this.queues.trials[target].add('train', { trialId: t.id, studyId: t.studyId }, { jobId: t.id });
+        this.log.debug('trial enqueued', { trialId: t.id, device: target });
       } else if (state === 'failed') {
-        const job = await this.queues.trials.getJob(t.id);
+        const job = await this.queues.trials[device].getJob(t.id);
         changed = (await this.repo.trials.end(t.id, 'failed', job?.failedReason || 'its job failed')) || changed;
       }
     }
@@ -153,7 +164,7 @@ export class Coordinator {
 
   private async removeJob(trialId: string): Promise<void> {
     // A job a worker holds cannot be removed; that worker sees the cancellation at its next epoch.
-    await this.queues.trials.remove(trialId).catch(() => 0);
+    for (const queue of Object.values(this.queues.trials)) await queue.remove(trialId).catch(() => 0);
   }
 
   /** Ends a study; the best completed trial becomes the next version of its model. */

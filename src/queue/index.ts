@@ -9,6 +9,12 @@ import { z } from 'zod';
 
 /** Trials waiting for a worker. One job per trial; the job id is the trial id, so enqueueing twice is a no-op. */
 export const TRIALS_QUEUE = 'trials';
+/** Heavy trials (see HEAVY_FAMILIES) while a GPU worker is alive; only GPU workers read it. */
+export const GPU_TRIALS_QUEUE = 'trials-gpu';
+
+/** The device class of a worker, and of the queue it reads. */
+export type DeviceClass = 'cpu' | 'gpu';
+export const QUEUE_OF: Record<DeviceClass, string> = { cpu: TRIALS_QUEUE, gpu: GPU_TRIALS_QUEUE };
 /** "Something happened to this study": wakes a coordinator to decide what comes next. */
 export const STUDY_EVENTS_QUEUE = 'study-events';
 
@@ -38,7 +44,8 @@ export function redisConnection(url: string): Redis {
 }
 
 export interface Queues {
-  trials: Queue<TrialJob>;
+  /** The trial queue of each device class. */
+  trials: Record<DeviceClass, Queue<TrialJob>>;
   studyEvents: Queue<StudyEvent>;
   connection: Redis;
   close(): Promise<void>;
@@ -46,7 +53,8 @@ export interface Queues {
 
 export function openQueues(redisUrl: string, prefix: string): Queues {
   const connection = redisConnection(redisUrl);
-  const trials = new Queue<TrialJob>(TRIALS_QUEUE, { connection, prefix, defaultJobOptions: TRIAL_JOB_OPTIONS });
+  const trialQueue = (name: string) => new Queue<TrialJob>(name, { connection, prefix, defaultJobOptions: TRIAL_JOB_OPTIONS });
+  const trials = { cpu: trialQueue(TRIALS_QUEUE), gpu: trialQueue(GPU_TRIALS_QUEUE) };
   const studyEvents = new Queue<StudyEvent>(STUDY_EVENTS_QUEUE, {
     connection,
     prefix,
@@ -57,7 +65,7 @@ export function openQueues(redisUrl: string, prefix: string): Queues {
     studyEvents,
     connection,
     close: async () => {
-      await Promise.all([trials.close(), studyEvents.close()]);
+      await Promise.all([trials.cpu.close(), trials.gpu.close(), studyEvents.close()]);
       connection.disconnect();
     },
   };

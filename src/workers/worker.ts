@@ -2,9 +2,11 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { Worker } from 'bullmq';
 import { errorMessage, type Logger } from '../log.ts';
-import { TRIALS_QUEUE, type Queues } from '../queue/index.ts';
+import { QUEUE_OF, type DeviceClass, type Queues } from '../queue/index.ts';
+import { announceWorker, retireWorker, type WorkerInfo } from '../queue/workers.ts';
 import type { Repository } from '../storage/index.ts';
 import { DatasetCache } from './dataset-cache.ts';
+import { GPU_BACKENDS, type BackendName } from './training/index.ts';
 import { createTrialProcessor } from './trial-processor.ts';
 
 export interface TrialWorkerOptions {
@@ -12,29 +14,51 @@ export interface TrialWorkerOptions {
   queues: Queues;
   log: Logger;
   prefix: string;
-  backend: string;
+  backend: BackendName;
   /** Trials trained at once by this process. @defaultValue 1 */
   concurrency?: number;
   /** Lock on a trial; a dead worker's trial is taken up again after about this long. @defaultValue 30000 */
   lockMs?: number;
 }
 
-/** A process's trial consumer: pulls trial jobs and trains them. */
-export function startTrialWorker(o: TrialWorkerOptions): { id: string; close(): Promise<void> } {
+/** How long a worker's registry entry outlives its last renewal. */
+const REGISTRY_TTL_SECONDS = 15;
+
+/**
+ * A process's trial consumer: pulls trial jobs from the queue of its device
+ * class (GPU backends read the GPU queue) and trains them, and keeps its entry
+ * in the worker registry fresh while it runs.
+ */
+export function startTrialWorker(o: TrialWorkerOptions): { id: string; device: DeviceClass; close(): Promise<void> } {
   const id = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const device: DeviceClass = GPU_BACKENDS.includes(o.backend) ? 'gpu' : 'cpu';
   const log = o.log.child({ component: 'worker', worker: id });
   const lockDuration = o.lockMs ?? 30_000;
+  const concurrency = o.concurrency ?? 1;
   const processor = createTrialProcessor({ repo: o.repo, queues: o.queues, datasets: new DatasetCache(o.repo), log, workerId: id, backend: o.backend });
-  const worker = new Worker(TRIALS_QUEUE, processor, {
+  const worker = new Worker(QUEUE_OF[device], processor, {
     connection: o.queues.connection,
     prefix: o.prefix,
-    concurrency: o.concurrency ?? 1,
+    concurrency,
     lockDuration,
     // A stalled job (its worker died) is handed to another worker after one check interval.
     stalledInterval: lockDuration,
     maxStalledCount: 3,
   });
   worker.on('error', (err) => log.warn('queue connection error', { error: errorMessage(err) }));
-  log.info('worker ready', { backend: o.backend, concurrency: o.concurrency ?? 1 });
-  return { id, close: () => worker.close() };
+
+  const info: WorkerInfo = { id, host: hostname(), pid: process.pid, backend: o.backend, device, concurrency, startedAt: new Date().toISOString() };
+  const announce = () => announceWorker(o.queues.connection, o.prefix, info, REGISTRY_TTL_SECONDS).catch((err) => log.warn('could not renew the worker registry entry', { error: errorMessage(err) }));
+  void announce();
+  const heartbeat = setInterval(announce, (REGISTRY_TTL_SECONDS * 1000) / 3);
+  log.info('worker ready', { backend: o.backend, device, queue: QUEUE_OF[device], concurrency });
+  return {
+    id,
+    device,
+    close: async () => {
+      clearInterval(heartbeat);
+      await worker.close();
+      await retireWorker(o.queues.connection, o.prefix, id).catch(() => undefined);
+    },
+  };
 }

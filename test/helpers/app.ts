@@ -32,7 +32,7 @@ export async function startTestApp(provider: Provider, options: { maxUploadBytes
   const log = createLogger('error');
   const coordinator = new Coordinator({ repo, queues, log, prefix });
   const predictor = new Predictor(repo, log);
-  const app = createApp({ repo, coordinator, predictor, redis: queues.connection, log, maxUploadBytes: options.maxUploadBytes });
+  const app = createApp({ repo, coordinator, predictor, queues, prefix, log, maxUploadBytes: options.maxUploadBytes });
   let worker: { close(): Promise<void> } | undefined;
   if (options.withWorker) {
     // The real coordinator loop and one real worker, in this process.
@@ -50,7 +50,7 @@ export async function startTestApp(provider: Provider, options: { maxUploadBytes
       await worker?.close();
       predictor.close();
       await coordinator.stop();
-      await queues.trials.obliterate({ force: true });
+      for (const q of Object.values(queues.trials)) await q.obliterate({ force: true });
       await queues.studyEvents.obliterate({ force: true });
       await queues.close();
       await repo.close();

@@ -79,7 +79,7 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, what: s
 export async function stopAll(processes: MaasProcess[], prefix: string): Promise<void> {
   await Promise.all(processes.map((p) => p.kill('SIGTERM')));
   const queues = openQueues(REDIS_URL, prefix);
-  await queues.trials.obliterate({ force: true });
+  for (const q of Object.values(queues.trials)) await q.obliterate({ force: true });
   await queues.studyEvents.obliterate({ force: true });
   await queues.close();
 }

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Coordinator } from '../../src/coordinator/index.ts';
 import { createLogger } from '../../src/log.ts';
 import { TRIALS_QUEUE } from '../../src/queue/index.ts';
+import { announceWorker, listWorkers, retireWorker } from '../../src/queue/workers.ts';
 import { startTestApp, uploadForm, type TestApp } from '../helpers/app.ts';
 import { PROVIDERS } from '../helpers/databases.ts';
 import { eventually } from '../helpers/processes.ts';
@@ -40,7 +41,7 @@ describe.each(PROVIDERS)('coordinator on %s', (provider) => {
       throw new UnrecoverableError('worker lost its database');
     }, { connection: t.queues.connection, prefix: t.prefix });
     await eventually(async () => {
-      const states = await Promise.all(trials.map((x) => t.queues.trials.getJobState(x.id)));
+      const states = await Promise.all(trials.map((x) => t.queues.trials.cpu.getJobState(x.id)));
       return states.every((s) => s === 'failed') ? true : undefined;
     }, 'both jobs to fail', 30_000, 100);
     await broken.close();
@@ -56,10 +57,10 @@ describe.each(PROVIDERS)('coordinator on %s', (provider) => {
   it('enqueues again a queued trial whose job has vanished', async () => {
     const studyId = await createStudy({ maxTrials: 1, maxEpochs: 1, parallelism: 1 });
     const [trial] = await t.repo.trials.list(studyId);
-    await t.queues.trials.remove(trial!.id);
-    expect(await t.queues.trials.getJobState(trial!.id)).toBe('unknown');
+    await t.queues.trials.cpu.remove(trial!.id);
+    expect(await t.queues.trials.cpu.getJobState(trial!.id)).toBe('unknown');
     await t.coordinator.tick(studyId);
-    expect(await t.queues.trials.getJobState(trial!.id)).toBe('waiting');
+    expect(await t.queues.trials.cpu.getJobState(trial!.id)).toBe('waiting');
     await t.coordinator.cancel(studyId);
   });
 
@@ -72,16 +73,63 @@ describe.each(PROVIDERS)('coordinator on %s', (provider) => {
 
     // Two trials end; both coordinators hear of it at the same moment.
     for (const x of trials.slice(0, 2)) {
-      await t.queues.trials.remove(x.id);
+      await t.queues.trials.cpu.remove(x.id);
       await t.repo.trials.end(x.id, 'failed', 'test');
     }
     await Promise.all([t.coordinator.tick(studyId), other.tick(studyId)]);
     trials = await t.repo.trials.list(studyId);
     expect(trials.map((x) => x.number)).toEqual([0, 1, 2, 3, 4]);
-    const waiting = await t.queues.trials.getJobs(['waiting']);
+    const waiting = await t.queues.trials.cpu.getJobs(['waiting']);
     const mine = waiting.filter((j) => j.data.studyId === studyId).map((j) => j.id).sort();
     expect(mine).toEqual(trials.filter((x) => x.state === 'queued').map((x) => x.id).sort());
     await t.coordinator.cancel(studyId);
     await other.stop();
+  });
+});
+
+/** Heavy trials go to GPU workers while one is alive, and come back when none is. */
+describe('device classes', () => {
+  let t: TestApp;
+  let imageId: string;
+  beforeAll(async () => {
+    t = await startTestApp('sqlite');
+    const header = ['label', ...Array.from({ length: 16 }, (_, i) => `p${i}`)].join(',');
+    const rows = Array.from({ length: 40 }, (_, r) => [r % 2, ...Array.from({ length: 16 }, (_, i) => ((r * 7 + i) % 256))].join(','));
+    const res = await t.app.request('/v1/datasets', { method: 'POST', body: uploadForm(`${header}\n${rows.join('\n')}\n`, { name: 'tiny', kind: 'image', target: 'label', shape: '4,4,1' }) });
+    imageId = ((await res.json()) as { id: string }).id;
+  });
+  afterAll(async () => t?.close());
+
+  const gpuWorker = { id: 'gpu-test', host: 'test', pid: 1, backend: 'webgpu', device: 'gpu' as const, concurrency: 1, startedAt: new Date().toISOString() };
+  async function study(families: string[]) {
+    const res = await t.app.request('/v1/studies', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'd', datasetId: imageId, objective: { metric: 'val_loss' }, budget: { maxTrials: 2, maxEpochs: 1, parallelism: 2 }, search: { families }, seed: 2 }),
+    });
+    return ((await res.json()) as { id: string }).id;
+  }
+
+  it('sends cnn trials to the GPU queue while a GPU worker is alive, mlp trials to the CPU queue', async () => {
+    await announceWorker(t.queues.connection, t.prefix, gpuWorker, 30);
+    const cnn = await t.repo.trials.list(await study(['cnn']));
+    const mlp = await t.repo.trials.list(await study(['mlp']));
+    for (const x of cnn) expect(await t.queues.trials.gpu.getJobState(x.id)).toBe('waiting');
+    for (const x of mlp) expect(await t.queues.trials.cpu.getJobState(x.id)).toBe('waiting');
+
+    const metrics = await (await t.app.request('/metrics')).text();
+    expect(metrics).toContain('maas_workers{backend="webgpu",device="gpu"} 1');
+    expect(metrics).toContain('maas_queue_jobs{device="gpu",state="waiting"} 2');
+    expect(metrics).toContain('maas_queue_jobs{device="cpu",state="waiting"} 2');
+    expect(metrics).toMatch(/maas_trials\{state="queued"\} 4/);
+
+    // The GPU worker goes away: its waiting trials move to the CPU queue.
+    await retireWorker(t.queues.connection, t.prefix, gpuWorker.id);
+    await t.coordinator.tick(cnn[0]!.studyId);
+    for (const x of cnn) {
+      expect(await t.queues.trials.gpu.getJobState(x.id)).toBe('unknown');
+      expect(await t.queues.trials.cpu.getJobState(x.id)).toBe('waiting');
+    }
+    expect(await listWorkers(t.queues.connection, t.prefix)).toEqual([]);
   });
 });

@@ -2,7 +2,7 @@
  * Training a trial's model: compute-backend selection, model builders, the in-trial early
  * stopper, the training loop and model (de)serialization. Other modules import from here only.
  */
-export { selectBackend, BACKEND_NAMES, type BackendName, type SelectedBackend, type ModuleImporter } from './backend.ts';
+export { selectBackend, BACKEND_NAMES, GPU_BACKENDS, type BackendName, type SelectedBackend, type ModuleImporter } from './backend.ts';
 export { buildModel, disposeModel } from './builders.ts';
 export { EarlyStopper, type EarlyStopperOptions } from './early-stopping.ts';
 export {
