@@ -1,20 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseCsv } from '../../src/data/index.ts';
-import { ValidationError } from '../../src/errors.ts';
+import { expectInvalid } from '../helpers/expect-invalid.ts';
 
-function expectInvalid(fn: () => unknown, field: string, ...fragments: string[]): ValidationError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(ValidationError);
-  const error = caught as ValidationError;
-  expect(error.field).toBe(field);
-  for (const fragment of fragments) expect(error.message).toContain(fragment);
-  return error;
-}
 
 describe('parseCsv', () => {
   it('reads a plain file with or without a trailing newline', () => {

@@ -7,21 +7,9 @@ import {
   type Preprocessing,
   type ValuePrediction,
 } from '../../src/data/index.ts';
-import { PayloadTooLargeError, ValidationError } from '../../src/errors.ts';
+import { PayloadTooLargeError } from '../../src/errors.ts';
+import { expectInvalid } from '../helpers/expect-invalid.ts';
 
-function expectInvalid(fn: () => unknown, field: string, ...fragments: string[]): ValidationError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(ValidationError);
-  const error = caught as ValidationError;
-  expect(error.field).toBe(field);
-  for (const fragment of fragments) expect(error.message).toContain(fragment);
-  return error;
-}
 
 const rows = Array.from({ length: 30 }, (_, i) => ({
   id: i,

@@ -1,20 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { prepareDataset, preprocessingSchema, type PrepareInput } from '../../src/data/index.ts';
-import { ValidationError } from '../../src/errors.ts';
+import { expectInvalid } from '../helpers/expect-invalid.ts';
 
-function expectInvalid(fn: () => unknown, field: string, ...fragments: string[]): ValidationError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(ValidationError);
-  const error = caught as ValidationError;
-  expect(error.field).toBe(field);
-  for (const fragment of fragments) expect(error.message).toContain(fragment);
-  return error;
-}
 
 /** A CSV from a header and rows of cells. */
 function csvOf(header: string[], rows: Array<Array<string | number>>): string {
