@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { buildModel } from '../src/workers/training/index.ts';
 
 /**
  * The fixed benchmark models, mirrored layer for layer by bench/torch_train.py.
@@ -45,6 +46,19 @@ export const BENCH_MODELS: BenchModel[] = [
         ],
       }),
     batch: () => ({ x: tf.randomUniform([64, 28, 28, 1], 0, 1, 'float32', 3), y: oneHot(64, 10, 4) }),
+  },
+  {
+    family: 'transformer',
+    describe: 'Embedding(5000,64)+positions, 2 blocks of 4-head attention and FF 128, mean pool, Dense(2) on 64 tokens, batch 32',
+    batchSize: 32,
+    build: () =>
+      buildModel(
+        'transformer',
+        { family: 'transformer', blocks: 2, heads: 4, modelDim: 64, ffDim: 128, dropout: 0, learningRate: 1e-3, batchSize: 32, optimizer: 'adam' },
+        { kind: 'text', task: 'classification', inputShape: [64], outputs: 2, vocabSize: 5000 },
+        1,
+      ),
+    batch: () => ({ x: tf.randomUniform([32, 64], 0, 5000, 'int32', 7), y: oneHot(32, 2, 8) }),
   },
   {
     family: 'rnn',

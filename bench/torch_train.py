@@ -25,6 +25,31 @@ elif family == "cnn":
 elif family == "rnn":
     model = nn.Sequential(nn.Embedding(5000, 64), nn.LSTM(64, 64, batch_first=True), LastStep(), nn.Linear(64, 2))
     x, y = torch.randint(0, 5000, (32, 64)), torch.randint(0, 2, (32,))
+elif family == "transformer":
+    class Block(nn.Module):
+        def __init__(self, dim=64, heads=4, ff=128):
+            super().__init__()
+            self.attention = nn.MultiheadAttention(dim, heads, batch_first=True)
+            self.norm1, self.norm2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
+            self.ff = nn.Sequential(nn.Linear(dim, ff), nn.ReLU(), nn.Linear(ff, dim))
+
+        def forward(self, x):
+            x = self.norm1(x + self.attention(x, x, x, need_weights=False)[0])
+            return self.norm2(x + self.ff(x))
+
+    class Encoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Embedding(5000, 64)
+            self.positions = nn.Parameter(torch.zeros(64, 64))
+            self.blocks = nn.Sequential(Block(), Block())
+            self.head = nn.Linear(64, 2)
+
+        def forward(self, x):
+            return self.head(self.blocks(self.embed(x) + self.positions).mean(dim=1))
+
+    model = Encoder()
+    x, y = torch.randint(0, 5000, (32, 64)), torch.randint(0, 2, (32,))
 else:
     raise SystemExit(f"unknown family {family}")
 

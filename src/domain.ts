@@ -3,12 +3,12 @@
  * Everything here is plain data that survives JSON.
  */
 
-export type DatasetKind = 'tabular' | 'image';
+export type DatasetKind = 'tabular' | 'image' | 'text' | 'sequence';
 export type Task = 'classification' | 'regression';
-export type Family = 'mlp' | 'cnn';
-export const FAMILIES: readonly Family[] = ['mlp', 'cnn'];
+export type Family = 'mlp' | 'cnn' | 'rnn' | 'transformer';
+export const FAMILIES: readonly Family[] = ['mlp', 'cnn', 'rnn', 'transformer'];
 /** Families whose trials go to GPU workers while one is alive. */
-export const HEAVY_FAMILIES: readonly Family[] = ['cnn'];
+export const HEAVY_FAMILIES: readonly Family[] = ['cnn', 'rnn', 'transformer'];
 export type Direction = 'minimize' | 'maximize';
 export type Metric = 'val_accuracy' | 'val_loss' | 'val_mae';
 
@@ -23,6 +23,11 @@ export interface TaskSpec {
   inputShape: number[];
   /** Number of classes for classification; 1 for regression. */
   outputs: number;
+  /**
+   * Token inputs: each input value is a token id in [0, vocabSize), 0 meaning padding,
+   * and `inputShape` is `[sequenceLength]`. Absent for numeric inputs.
+   */
+  vocabSize?: number;
 }
 
 /** Encoded training data: rows are already shuffled, the first `trainRows` are the training split. */

@@ -46,10 +46,15 @@ function misfit(family: Family, spec: TaskSpec): string | null {
         return `needs [height, width, channels] inputs; dataset has shape [${spec.inputShape.join(', ')}]`;
       }
       return null;
+    case 'rnn':
+    case 'transformer':
+      // Sequences, text and image rows are orderings worth modelling; a table's columns are not.
+      if (spec.kind === 'tabular') return `needs ordered inputs (text, sequences or images); dataset is tabular`;
+      return null;
   }
 }
 
-/** The families that can model data described by `spec`: mlp always, cnn for images. */
+/** The families that can model data described by `spec`: mlp always, cnn for images, rnn and transformer for anything ordered. */
 export function familiesFor(spec: TaskSpec): Family[] {
   return FAMILIES.filter((family) => misfit(family, spec) === null);
 }
@@ -92,6 +97,26 @@ export function defaultSpace(family: Family, spec: TaskSpec): Record<string, Par
         ...training,
       };
     }
+    case 'rnn':
+      return {
+        cell: { type: 'categorical', choices: ['lstm', 'gru'] },
+        layers: { type: 'int', low: 1, high: 2 },
+        units: { type: 'int', low: 16, high: 128, log: true },
+        bidirectional: { type: 'categorical', choices: [false, true] },
+        dropout: { type: 'float', low: 0, high: 0.3 },
+        ...(spec.vocabSize !== undefined ? { embeddingDim: { type: 'int', low: 16, high: 128, log: true } } : {}),
+        ...training,
+      };
+    case 'transformer':
+      // modelDim is drawn from multiples of 8 so that every head count here divides it.
+      return {
+        blocks: { type: 'int', low: 1, high: 2 },
+        heads: { type: 'categorical', choices: [1, 2, 4, 8] },
+        modelDim: { type: 'categorical', choices: [32, 64, 128] },
+        ffDim: { type: 'int', low: 64, high: 256, log: true },
+        dropout: { type: 'float', low: 0, high: 0.3 },
+        ...training,
+      };
   }
 }
 

@@ -26,9 +26,21 @@ function rejection(fn: () => unknown): ValidationError {
 }
 
 describe('familiesFor', () => {
-  it('offers mlp for everything and cnn only for images', () => {
+  it('offers mlp for everything, cnn only for images, rnn and transformer for ordered data', () => {
     expect(familiesFor(tabular)).toEqual(['mlp']);
-    expect(familiesFor(image)).toEqual(['mlp', 'cnn']);
+    expect(familiesFor(image)).toEqual(['mlp', 'cnn', 'rnn', 'transformer']);
+    expect(familiesFor({ kind: 'text', task: 'classification', inputShape: [32], outputs: 2, vocabSize: 100 })).toEqual(['mlp', 'rnn', 'transformer']);
+  });
+
+  it('refuses a transformer for a table, saying why', () => {
+    const error = rejection(() => buildSpace({ families: ['transformer'] }, tabular));
+    expect(error.field).toBe('search.families[0]');
+    expect(error.message).toContain('needs ordered inputs');
+  });
+
+  it('samples an embedding width for an rnn only when the inputs are tokens', () => {
+    expect(defaultSpace('rnn', image).embeddingDim).toBeUndefined();
+    expect(defaultSpace('rnn', { kind: 'text', task: 'classification', inputShape: [32], outputs: 2, vocabSize: 100 }).embeddingDim).toBeDefined();
   });
 });
 
@@ -77,8 +89,8 @@ describe('buildSpace: families', () => {
     const error = rejection(() => buildSpace({ families: ['mlp', 'xgb'] }, tabular));
     expect(error.field).toBe('search.families[1]');
     expect(error.value).toBe('xgb');
-    expect(error.rule).toBe('must be one of mlp, cnn');
-    expect(error.message).toBe('search.families[1]: "xgb" must be one of mlp, cnn');
+    expect(error.rule).toBe('must be one of mlp, cnn, rnn, transformer');
+    expect(error.message).toBe('search.families[1]: "xgb" must be one of mlp, cnn, rnn, transformer');
   });
 
   it('rejects an empty list and says which families would fit', () => {

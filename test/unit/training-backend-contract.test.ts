@@ -32,10 +32,13 @@ function digits(perClass: number): { spec: TaskSpec; data: EncodedData } {
 const PARAMS: Record<Family, Params> = {
   mlp: { family: 'mlp', layers: 1, units: 32, activation: 'relu', dropout: 0, batchNorm: false, learningRate: 0.005, batchSize: 16, optimizer: 'adam' },
   cnn: { family: 'cnn', blocks: 1, filters: 8, kernelSize: 3, pooling: 'max', dropout: 0, denseUnits: 32, learningRate: 0.005, batchSize: 16, optimizer: 'adam' },
+  rnn: { family: 'rnn', cell: 'lstm', layers: 1, units: 16, bidirectional: false, dropout: 0, learningRate: 0.01, batchSize: 16, optimizer: 'adam' },
+  transformer: { family: 'transformer', blocks: 1, heads: 2, modelDim: 16, ffDim: 32, dropout: 0, learningRate: 0.005, batchSize: 16, optimizer: 'adam' },
 };
+const ALL_FAMILIES = ['mlp', 'cnn', 'rnn', 'transformer'] as const;
 
 describe.each(BACKENDS)('families on the %s backend', (backend) => {
-  it.each(['mlp', 'cnn'] as const)('%s trains and its loss goes down', async (family) => {
+  it.each(ALL_FAMILIES)('%s trains and its loss goes down', async (family) => {
     await selectBackend(backend);
     const { spec, data } = digits(10);
     const result = await trainTrial({
@@ -49,7 +52,7 @@ describe.each(BACKENDS)('families on the %s backend', (backend) => {
 });
 
 describe('the same weights on every backend', () => {
-  it.each(['mlp', 'cnn'] as const)('%s predicts the same numbers on cpu and wasm', async (family) => {
+  it.each(ALL_FAMILIES)('%s predicts the same numbers on cpu and wasm', async (family) => {
     const { spec, data } = digits(3);
     await selectBackend('cpu');
     const model = buildModel(family, PARAMS[family], spec, 7);

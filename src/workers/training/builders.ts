@@ -4,12 +4,16 @@ import { ValidationError } from '../../errors.ts';
 import { cnnBuilder } from './cnn.ts';
 import type { FamilyBuilder, KernelInit } from './family.ts';
 import { mlpBuilder } from './mlp.ts';
+import { rnnBuilder } from './rnn.ts';
+import { transformerBuilder } from './transformer.ts';
 import { checkFamily, parseParams, type CommonParams } from './params.ts';
 
-const BUILDERS: { readonly [F in Family]: FamilyBuilder<CommonParams> } = {
+const BUILDERS = {
   mlp: mlpBuilder,
   cnn: cnnBuilder,
-} as { readonly [F in Family]: FamilyBuilder<CommonParams> };
+  rnn: rnnBuilder,
+  transformer: transformerBuilder,
+} as unknown as { readonly [F in Family]: FamilyBuilder<CommonParams> };
 
 /**
  * Builds and compiles a model of `family` for `spec`.

@@ -50,7 +50,38 @@ export const cnnParamsSchema = commonParamsSchema.extend({
   denseUnits: int(1, 8192),
 });
 
+/**
+ * A recurrent network: `layers` stacked `cell` layers of `units` (bidirectional
+ * or not); over token embeddings of width `embeddingDim` for text, over the
+ * raw steps for sequences (image rows are steps).
+ */
+export const rnnParamsSchema = commonParamsSchema.extend({
+  cell: oneOf(['lstm', 'gru', 'simple'] as const),
+  layers: int(1, 4),
+  units: int(1, 1024),
+  bidirectional: z.boolean({ error: 'must be true or false' }),
+  dropout,
+  /** Width of the token embedding; used for text only. @defaultValue 64 */
+  embeddingDim: int(1, 1024).default(64),
+});
+
+/**
+ * A Transformer encoder: token (or step) embedding of width `modelDim` plus a
+ * learned positional embedding, `blocks` × [multi-head self-attention with
+ * `heads` heads + feed-forward of width `ffDim`, each with a residual and
+ * layer normalization], mean pooling over positions.
+ */
+export const transformerParamsSchema = commonParamsSchema.extend({
+  blocks: int(1, 12),
+  heads: int(1, 16),
+  modelDim: int(4, 1024),
+  ffDim: int(4, 4096),
+  dropout,
+});
+
 export type CommonParams = z.infer<typeof commonParamsSchema>;
+export type RnnParams = z.infer<typeof rnnParamsSchema>;
+export type TransformerParams = z.infer<typeof transformerParamsSchema>;
 export type MlpParams = z.infer<typeof mlpParamsSchema>;
 export type CnnParams = z.infer<typeof cnnParamsSchema>;
 

@@ -2,9 +2,9 @@ import type { z } from 'zod';
 import type { Family, TaskSpec } from '../../domain.ts';
 import { ValidationError } from '../../errors.ts';
 import type { SearchSpace } from '../../search/index.ts';
-import { cnnParamsSchema, mlpParamsSchema } from './params.ts';
+import { cnnParamsSchema, mlpParamsSchema, rnnParamsSchema, transformerParamsSchema } from './params.ts';
 
-const SCHEMAS: Record<Family, z.ZodObject> = { mlp: mlpParamsSchema, cnn: cnnParamsSchema };
+const SCHEMAS: Record<Family, z.ZodObject> = { mlp: mlpParamsSchema, cnn: cnnParamsSchema, rnn: rnnParamsSchema, transformer: transformerParamsSchema };
 
 /** The values a parameter's range can produce at its edges: bounds, choices or the constant. */
 function edges(spec: unknown): unknown[] {

@@ -1,0 +1,339 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { EncodedData, ModelArtifact, Params, TaskSpec } from '../../src/domain.ts';
+import {
+  buildModel,
+  disposeModel,
+  loadModel,
+  predictBatch,
+  selectBackend,
+  serializeModel,
+  trainTrial,
+  type TrainInput,
+} from '../../src/workers/training/index.ts';
+import { LayerNorm, MultiHeadSelfAttention, PositionalEmbedding } from '../../src/workers/training/layers/index.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const TRAINING_INDEX = fileURLToPath(new URL('../../src/workers/training/index.ts', import.meta.url));
+
+const params: Params = {
+  family: 'transformer', learningRate: 0.01, batchSize: 32, optimizer: 'adam',
+  blocks: 1, heads: 2, modelDim: 16, ffDim: 32, dropout: 0.1,
+};
+// Token ids 1..19 in sequences of 8; the class is whether token 3 occurs.
+const tokens: TaskSpec = { kind: 'text', task: 'classification', inputShape: [8], outputs: 2, vocabSize: 20 };
+// 6 steps of 3 features; the class is whether feature 0 averages above 0 over the steps.
+const steps: TaskSpec = { kind: 'sequence', task: 'classification', inputShape: [6, 3], outputs: 2 };
+const image: TaskSpec = { kind: 'image', task: 'classification', inputShape: [4, 5, 2], outputs: 3 };
+
+function lcg(seed: number): () => number {
+  let s = seed;
+  return () => {
+    s = (s * 16_807) % 2_147_483_647;
+    return s / 2_147_483_647;
+  };
+}
+
+function tokenData(rows: number, seed: number): EncodedData {
+  const next = lcg(seed);
+  const features = new Float32Array(rows * 8);
+  const labels = new Float32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    for (let t = 0; t < 8; t++) {
+      const token = 1 + Math.floor(next() * 19);
+      features[r * 8 + t] = token;
+      if (token === 3) labels[r] = 1;
+    }
+  }
+  return { features, labels, rows, trainRows: Math.floor(rows * 0.75) };
+}
+
+function stepData(rows: number, seed: number): EncodedData {
+  const next = lcg(seed);
+  const features = Float32Array.from({ length: rows * 18 }, () => next() * 2 - 1);
+  const labels = Float32Array.from({ length: rows }, (_, r) => {
+    let sum = 0;
+    for (let t = 0; t < 6; t++) sum += features[r * 18 + t * 3]!;
+    return sum > 0 ? 1 : 0;
+  });
+  return { features, labels, rows, trainRows: Math.floor(rows * 0.75) };
+}
+
+function trainInput(spec: TaskSpec, data: EncodedData, p: Params = params): TrainInput {
+  return {
+    family: 'transformer', params: p, spec, data, maxEpochs: 5,
+    earlyStopping: { patience: 10, minDelta: 0 },
+    objective: { metric: 'val_loss', direction: 'minimize' },
+    seed: 11,
+  };
+}
+
+function weightsOf(model: tf.LayersModel): Float32Array[] {
+  return model.getWeights().map((w) => Float32Array.from(w.dataSync()));
+}
+
+/** Predicts with `artifact` in a new Node process, which only imports the training index. */
+async function predictInFreshProcess(artifact: ModelArtifact, backend: string, features: Float32Array, count: number, inputShape: number[]): Promise<number[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'maas-transformer-'));
+  try {
+    const input = join(dir, 'input.json');
+    await writeFile(
+      input,
+      JSON.stringify({
+        topology: artifact.topology,
+        weightSpecs: artifact.weightSpecs,
+        weights: Buffer.from(artifact.weights).toString('base64'),
+        features: [...features], count, inputShape,
+      }),
+    );
+    // .mts: a .ts file outside the package would be compiled as CommonJS.
+    const script = join(dir, 'predict.mts');
+    await writeFile(
+      script,
+      `import { readFileSync } from 'node:fs';
+import { loadModel, predictBatch, selectBackend } from ${JSON.stringify(TRAINING_INDEX)};
+await selectBackend(${JSON.stringify(backend)});
+const a = JSON.parse(readFileSync(${JSON.stringify(input)}, 'utf8'));
+const model = await loadModel({ topology: a.topology, weightSpecs: a.weightSpecs, weights: new Uint8Array(Buffer.from(a.weights, 'base64')) });
+const out = await predictBatch(model, Float32Array.from(a.features), a.count, a.inputShape);
+console.log('PREDICTIONS ' + JSON.stringify([...out]));
+`,
+    );
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, timeout: 60_000 });
+    const line = stdout.split('\n').find((l) => l.startsWith('PREDICTIONS '));
+    if (line === undefined) throw new Error(`the fresh process printed no predictions:\n${stdout}`);
+    return JSON.parse(line.slice('PREDICTIONS '.length)) as number[];
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+describe.each(['cpu', 'wasm'])('transformer on %s', (backend) => {
+  beforeAll(async () => {
+    await selectBackend(backend);
+  });
+
+  it.each([
+    { name: 'token ids', spec: tokens, data: tokenData(256, 1) },
+    { name: '[steps, features]', spec: steps, data: stepData(256, 2) },
+  ])('learns a small $name task and frees every tensor', async ({ spec, data }) => {
+    const before = tf.memory().numTensors;
+    const result = await trainTrial(trainInput(spec, data));
+    expect(tf.memory().numTensors).toBe(before);
+    const losses = result.history.map((m) => m['loss']!);
+    expect(losses).toHaveLength(5);
+    expect(losses.at(-1)!).toBeLessThan(losses[0]! * 0.8);
+    expect(result.bestMetrics['val_accuracy']).toBeGreaterThan(0.7);
+  });
+
+  it('gives attention outputs of the input shape that match a plain computation', () => {
+    const [batch, time, dim, heads] = [2, 3, 4, 2];
+    const layer = new MultiHeadSelfAttention({ heads, dim, seed: 5 });
+    const x = tf.tensor3d(Array.from({ length: batch * time * dim }, (_, i) => Math.sin(i)), [batch, time, dim]);
+    try {
+      const y = layer.apply(x) as tf.Tensor;
+      expect(y.shape).toEqual([batch, time, dim]);
+      expect(layer.computeOutputShape([null, time, dim])).toEqual([null, time, dim]);
+      const w = layer.getWeights().map((t) => t.arraySync());
+      const expected = attention(x.arraySync(), w as (number[][] | number[])[], heads);
+      const got = y.arraySync() as number[][][];
+      for (let b = 0; b < batch; b++) for (let t = 0; t < time; t++) for (let d = 0; d < dim; d++) {
+        expect(got[b]![t]![d]).toBeCloseTo(expected[b]![t]![d]!, 5);
+      }
+      y.dispose();
+    } finally {
+      x.dispose();
+      layer.dispose();
+    }
+  });
+
+  it('applies attention dropout in training only', () => {
+    const layer = new MultiHeadSelfAttention({ heads: 2, dim: 4, dropout: 0.5, seed: 1 });
+    const x = tf.randomNormal([1, 6, 4], 0, 1, 'float32', 3);
+    try {
+      const [inference, again, training] = tf.tidy(() => [
+        (layer.apply(x) as tf.Tensor).arraySync(),
+        (layer.apply(x, { training: false }) as tf.Tensor).arraySync(),
+        (layer.apply(x, { training: true }) as tf.Tensor).arraySync(),
+      ]);
+      expect(again).toEqual(inference);
+      expect(training).not.toEqual(inference);
+    } finally {
+      x.dispose();
+      layer.dispose();
+    }
+  });
+
+  it('normalizes the last axis like a plain computation (LayerNorm)', () => {
+    const dim = 5;
+    const layer = new LayerNorm();
+    const x = tf.tensor3d(Array.from({ length: 2 * 3 * dim }, (_, i) => Math.cos(i * 1.3) * (1 + (i % 7))), [2, 3, dim]);
+    try {
+      const first = layer.apply(x) as tf.Tensor;
+      first.dispose();
+      const gamma = Array.from({ length: dim }, (_, i) => 0.5 + i * 0.25);
+      const beta = Array.from({ length: dim }, (_, i) => i * 0.1 - 0.2);
+      tf.tidy(() => layer.setWeights([tf.tensor1d(gamma), tf.tensor1d(beta)]));
+      expect(layer.getWeights().map((t) => t.shape)).toEqual([[dim], [dim]]);
+      const y = layer.apply(x) as tf.Tensor;
+      const got = y.dataSync();
+      const values = x.dataSync();
+      for (let row = 0; row < 6; row++) {
+        const v = Array.from(values.slice(row * dim, (row + 1) * dim));
+        const mean = v.reduce((a, b) => a + b, 0) / dim;
+        const variance = v.reduce((a, b) => a + (b - mean) ** 2, 0) / dim;
+        for (let i = 0; i < dim; i++) {
+          const expected = ((v[i]! - mean) / Math.sqrt(variance + 1e-5)) * gamma[i]! + beta[i]!;
+          expect(Math.abs(got[row * dim + i]! - expected)).toBeLessThan(1e-5);
+        }
+      }
+      y.dispose();
+    } finally {
+      x.dispose();
+      layer.dispose();
+    }
+  });
+
+  it('round-trips a trained model through serializeModel and loadModel, in this process and a fresh one', async () => {
+    const data = tokenData(64, 3);
+    const model = buildModel('transformer', params, tokens, 11);
+    const [xs, ys] = tf.tidy(() => [
+      tf.tensor2d(data.features, [data.rows, 8]),
+      tf.oneHot(tf.tensor1d(Int32Array.from(data.labels), 'int32'), 2).toFloat(),
+    ]);
+    try {
+      await model.fit(xs, ys, { epochs: 1, batchSize: 16, verbose: 0 });
+      const x = data.features.slice(0, 5 * 8);
+      const original = await predictBatch(model, x, 5, tokens.inputShape);
+      const artifact = await serializeModel(model);
+      const loaded = await loadModel(artifact);
+      try {
+        expect(loaded.layers.map((l) => l.getClassName())).toEqual(model.layers.map((l) => l.getClassName()));
+        const again = await predictBatch(loaded, x, 5, tokens.inputShape);
+        for (let i = 0; i < original.length; i++) expect(Math.abs(again[i]! - original[i]!)).toBeLessThan(1e-6);
+      } finally {
+        disposeModel(loaded);
+      }
+      const fresh = await predictInFreshProcess(artifact, backend, x, 5, tokens.inputShape);
+      expect(fresh).toHaveLength(original.length);
+      for (let i = 0; i < original.length; i++) expect(Math.abs(fresh[i]! - original[i]!)).toBeLessThan(1e-6);
+    } finally {
+      tf.dispose([xs, ys]);
+      disposeModel(model);
+    }
+  });
+});
+
+describe('transformerBuilder', () => {
+  beforeAll(async () => {
+    await selectBackend('cpu');
+  });
+
+  it('builds for token, [steps, features] and image inputs, and frees them all', async () => {
+    const before = tf.memory().numTensors;
+    for (const spec of [tokens, steps, image]) {
+      const model = buildModel('transformer', { ...params, blocks: 2 }, spec, 1);
+      try {
+        expect(model.inputs[0]?.shape).toEqual([null, ...spec.inputShape]);
+        expect(model.outputs[0]?.shape).toEqual([null, spec.outputs]);
+        const size = spec.inputShape.reduce((a, b) => a * b, 1);
+        const out = await predictBatch(model, Float32Array.from({ length: 2 * size }, (_, i) => i % 7), 2, spec.inputShape);
+        expect(out.slice(0, spec.outputs).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+      } finally {
+        disposeModel(model);
+      }
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('starts from the same weights for the same seed, and different ones for another', () => {
+    const a = buildModel('transformer', params, tokens, 42);
+    const b = buildModel('transformer', params, tokens, 42);
+    const c = buildModel('transformer', params, tokens, 43);
+    try {
+      const wa = weightsOf(a);
+      expect(wa).toEqual(weightsOf(b));
+      expect(wa).not.toEqual(weightsOf(c));
+      // The four attention projections must not start equal to one another.
+      const mhsa = a.layers.find((l) => l instanceof MultiHeadSelfAttention)!.getWeights();
+      expect(mhsa[0]!.dataSync()).not.toEqual(mhsa[2]!.dataSync());
+    } finally {
+      [a, b, c].forEach(disposeModel);
+    }
+  });
+
+  it('rejects heads that do not divide modelDim, naming both', () => {
+    expect(() => buildModel('transformer', { ...params, heads: 3 }, tokens)).toThrow(
+      'params.heads: 3 must divide params.modelDim (16) evenly, but 16 / 3 is not an integer',
+    );
+  });
+
+  it('rejects tabular and other unusable input shapes', () => {
+    const tabular: TaskSpec = { kind: 'tabular', task: 'classification', inputShape: [5], outputs: 2 };
+    expect(() => buildModel('transformer', params, tabular)).toThrow(/^spec.inputShape: \[5\] must be \[steps, features\]/);
+    expect(() => buildModel('transformer', params, { ...steps, inputShape: [2, 3, 4, 5] })).toThrow(/^spec.inputShape: \[2,3,4,5\]/);
+    expect(() => buildModel('transformer', params, { ...tokens, inputShape: [4, 2] })).toThrow(
+      'spec.inputShape: [4,2] must be [sequenceLength] for token inputs',
+    );
+  });
+
+  it('saves every constructor argument in the layer configs', () => {
+    const mhsa = new MultiHeadSelfAttention({ heads: 2, dim: 8, dropout: 0.25, seed: 9, name: 'mhsa' });
+    const pos = new PositionalEmbedding({ maxLength: 12, seed: 4, name: 'pos' });
+    const norm = new LayerNorm({ epsilon: 1e-3, name: 'norm' });
+    expect(mhsa.getConfig()).toMatchObject({ heads: 2, dim: 8, dropout: 0.25, seed: 9, name: 'mhsa' });
+    expect(pos.getConfig()).toMatchObject({ maxLength: 12, seed: 4, name: 'pos' });
+    expect(norm.getConfig()).toMatchObject({ epsilon: 1e-3, name: 'norm' });
+    expect(new MultiHeadSelfAttention(mhsa.getConfig() as never).getConfig()).toEqual(mhsa.getConfig());
+    expect(new PositionalEmbedding(pos.getConfig() as never).getConfig()).toEqual(pos.getConfig());
+    expect(new LayerNorm(norm.getConfig() as never).getConfig()).toEqual(norm.getConfig());
+  });
+
+  it('adds the first T rows of the position table and refuses longer sequences', () => {
+    const layer = new PositionalEmbedding({ maxLength: 4, seed: 2 });
+    const x = tf.zeros([2, 3, 5]);
+    try {
+      const y = layer.apply(x) as tf.Tensor;
+      const table = layer.getWeights()[0]!;
+      expect(table.shape).toEqual([4, 5]);
+      const rows = table.slice([0, 0], [3, 5]);
+      expect(y.arraySync()).toEqual([rows.arraySync(), rows.arraySync()]);
+      tf.dispose([y, rows]);
+      expect(() => new PositionalEmbedding({ maxLength: 2 }).apply(tf.input({ shape: [3, 5] }))).toThrow('sequences have 3 steps, but maxLength is 2');
+    } finally {
+      x.dispose();
+      layer.dispose();
+    }
+  });
+});
+
+/** Plain-JS multi-head self-attention; `w` is [Wq, bq, Wk, bk, Wv, bv, Wo, bo]. */
+function attention(x: number[][][], w: (number[][] | number[])[], heads: number): number[][][] {
+  const affine = (rows: number[][], k: number[][], b: number[]) => rows.map((r) => b.map((bias, j) => r.reduce((s, v, i) => s + v * k[i]![j]!, bias)));
+  const [wq, bq, wk, bk, wv, bv, wo, bo] = w as [number[][], number[], number[][], number[], number[][], number[], number[][], number[]];
+  return x.map((seq) => {
+    const q = affine(seq, wq, bq);
+    const k = affine(seq, wk, bk);
+    const v = affine(seq, wv, bv);
+    const dim = bq.length;
+    const depth = dim / heads;
+    const context = seq.map(() => new Array<number>(dim).fill(0));
+    for (let h = 0; h < heads; h++) {
+      const cols = Array.from({ length: depth }, (_, i) => h * depth + i);
+      for (let t = 0; t < seq.length; t++) {
+        const scores = seq.map((_, s) => cols.reduce((a, c) => a + q[t]![c]! * k[s]![c]!, 0) / Math.sqrt(depth));
+        const max = Math.max(...scores);
+        const exp = scores.map((s) => Math.exp(s - max));
+        const total = exp.reduce((a, b) => a + b, 0);
+        for (const c of cols) context[t]![c] = exp.reduce((a, e, s) => a + (e / total) * v[s]![c]!, 0);
+      }
+    }
+    return affine(context, wo, bo);
+  });
+}
