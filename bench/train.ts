@@ -64,7 +64,7 @@ function child(backend: string, family: string): Result | string {
   } catch (err) {
     const e = err as { stderr?: string; message: string };
     const lines = (e.stderr || e.message).split('\n');
-    const reason = lines.find((l) => l.includes('MAAS_BACKEND is')) ?? lines.filter((l) => l.includes('Error')).at(-1) ?? 'failed';
+    const reason = lines.find((l) => /^Error: /.test(l.trim())) ?? lines.filter((l) => l.includes('Error')).at(-1) ?? 'failed';
     return reason.includes('not installed') || reason.includes('ERR_MODULE_NOT_FOUND') ? 'not installed' : reason.replace(/^.*?Error: /, '').trim();
   }
 }

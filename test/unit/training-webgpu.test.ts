@@ -46,4 +46,37 @@ describe('webgpu backend', () => {
     disposeModel(fresh);
     expect(tf.getBackend()).toBe('cpu');
   });
+
+  it.runIf(adapter !== null).each([
+    ['rnn', { family: 'rnn', cell: 'lstm', layers: 1, units: 8, bidirectional: false, dropout: 0, embeddingDim: 8, learningRate: 0.01, batchSize: 16, optimizer: 'adam' }],
+    ['transformer', { family: 'transformer', blocks: 1, heads: 2, modelDim: 8, ffDim: 16, dropout: 0, learningRate: 0.01, batchSize: 16, optimizer: 'adam' }],
+  ] as const)('trains a %s on tokens with no synchronous GPU read (which throws under Node)', async (family, params) => {
+    await selectBackend('webgpu');
+    const backend = tf.backend() as unknown as { readSync(id: unknown): unknown };
+    const readSync = backend.readSync.bind(backend);
+    let syncReads = 0;
+    backend.readSync = (id) => {
+      syncReads++;
+      return readSync(id);
+    };
+    try {
+      const rows = 64;
+      const features = new Float32Array(rows * 6);
+      const labels = new Float32Array(rows);
+      for (let r = 0; r < rows; r++) {
+        labels[r] = r % 2;
+        for (let j = 0; j < 6; j++) features[r * 6 + j] = 1 + ((r * 5 + j * 3) % 9) + (r % 2) * (j === 2 ? 10 : 0);
+      }
+      const spec = { kind: 'text' as const, task: 'classification' as const, inputShape: [6], outputs: 2, vocabSize: 20 };
+      const result = await trainTrial({
+        family, params: { ...params }, spec, data: { features, labels, rows, trainRows: 48 }, maxEpochs: 2,
+        earlyStopping: { patience: 5, minDelta: 0 }, objective: { metric: 'val_loss', direction: 'minimize' }, seed: 1,
+      });
+      expect(result.epochs).toBe(2);
+      expect(syncReads).toBe(0);
+    } finally {
+      backend.readSync = readSync;
+      await selectBackend('cpu');
+    }
+  });
 });

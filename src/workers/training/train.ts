@@ -177,13 +177,9 @@ async function fitEpoch(
       shuffle: false,
       verbose: 0,
       yieldEvery: 'batch',
-      callbacks: {
-        // Stop the epoch at the first non-finite batch loss; the epoch's mean is then
-        // non-finite too, and the caller reports the divergence.
-        onBatchEnd: async (_batch, logs) => {
-          if (logs !== undefined && !Number.isFinite(logs['loss'])) model.stopTraining = true;
-        },
-      },
+      // No per-batch callback: reading each batch's loss back would stall a GPU backend
+      // once per batch. A non-finite loss makes the epoch's mean non-finite, and the caller
+      // reports the divergence after the epoch.
     });
     const metricName = Object.keys(result.history).find((k) => k !== 'loss');
     return {
