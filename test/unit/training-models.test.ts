@@ -123,3 +123,17 @@ describe('buildModel validation', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 });
+
+describe('mlp on token inputs', () => {
+  it('embeds the ids and averages them instead of treating ids as magnitudes', () => {
+    const spec = { kind: 'text' as const, task: 'classification' as const, inputShape: [12], outputs: 3, vocabSize: 50 };
+    const params = { family: 'mlp', layers: 1, units: 8, activation: 'relu', dropout: 0, batchNorm: false, learningRate: 0.01, batchSize: 16, optimizer: 'adam' };
+    const model = buildModel('mlp', params, spec, 1);
+    try {
+      expect(model.layers.map((l) => l.getClassName())).toEqual(['InputLayer', 'Embedding', 'GlobalAveragePooling1D', 'Dense', 'Dense']);
+      expect(model.outputs[0]?.shape).toEqual([null, 3]);
+    } finally {
+      disposeModel(model);
+    }
+  });
+});

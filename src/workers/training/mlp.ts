@@ -2,13 +2,19 @@ import * as tf from '@tensorflow/tfjs';
 import type { FamilyBuilder } from './family.ts';
 import { mlpParamsSchema, type MlpParams } from './params.ts';
 
-/** Dense stack; image inputs are flattened first. */
+/** Dense stack; image inputs are flattened first, token inputs embedded and averaged. */
 export const mlpBuilder: FamilyBuilder<MlpParams> = {
   family: 'mlp',
   schema: mlpParamsSchema,
   body(input, p, spec, kernelInit) {
     let x = input;
-    if (spec.inputShape.length > 1) x = apply(tf.layers.flatten(), x);
+    if (spec.vocabSize !== undefined) {
+      // Token ids: a bag of embedded words (mean over positions), as fastText does; ids are not magnitudes.
+      x = apply(tf.layers.embedding({ inputDim: spec.vocabSize, outputDim: p.units, embeddingsInitializer: kernelInit() }), x);
+      x = apply(tf.layers.globalAveragePooling1d(), x);
+    } else if (spec.inputShape.length > 1) {
+      x = apply(tf.layers.flatten(), x);
+    }
     for (let i = 0; i < p.layers; i++) {
       if (p.batchNorm) {
         // Normalize the pre-activations; the bias is redundant with BatchNorm's beta.
