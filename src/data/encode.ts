@@ -1,11 +1,13 @@
 /**
  * The predict endpoint's side of preprocessing: JSON instances in, model inputs out,
  * and model outputs back to labels or values. Training rows and instances share
- * `createTabularEncoder` and the pixel scale, so both encode alike.
+ * `createTabularEncoder`, `createTextEncoder` and the pixel scale, so both encode alike.
  */
 import { PayloadTooLargeError, ValidationError } from '../errors.ts';
 import type { Preprocessing } from './preprocessing.ts';
 import { createTabularEncoder, type Cell } from './tabular-encoder.ts';
+import { createTextEncoder } from './text-encoder.ts';
+import { tokenize } from './tokenize.ts';
 import { MISSING_CATEGORY, isMissingText, parseNumber } from './values.ts';
 
 /** Most instances one predict request may carry. */
@@ -27,6 +29,7 @@ export type Prediction = ClassPrediction | ValuePrediction;
 
 /**
  * Encodes predict instances into `instances.length × featureDim` features.
+ * Text instances are raw strings, or objects with the text under the training file's text field.
  * Tabular instances are objects keyed by column name (missing keys and null count as missing values,
  * extra keys are ignored); image instances are flat pixel arrays or nested `[h][w]` / `[h][w][c]` arrays.
  * @throws ValidationError naming the instance and field, e.g. `instances[3].age`.
@@ -37,7 +40,26 @@ export function encodeInstances(pre: Preprocessing, instances: unknown[]): Float
   if (instances.length > MAX_INSTANCES) {
     throw new PayloadTooLargeError('instances', instances.length, `is more instances than the ${MAX_INSTANCES} one request may carry`);
   }
+  if (pre.kind === 'text') return encodeTexts(pre, instances);
   return pre.kind === 'tabular' ? encodeTabular(pre, instances) : encodeImages(pre, instances);
+}
+
+function encodeTexts(pre: Preprocessing, instances: unknown[]): Float32Array {
+  const encoder = createTextEncoder(pre.vocabulary ?? [], pre.sequenceLength ?? 0);
+  const textField = pre.textField ?? 'text';
+  const out = new Float32Array(instances.length * encoder.sequenceLength);
+  instances.forEach((instance, i) => {
+    let field = `instances[${i}]`;
+    let text = instance;
+    if (typeof instance === 'object' && instance !== null && !Array.isArray(instance)) {
+      field = `${field}.${textField}`;
+      text = Object.hasOwn(instance, textField) ? (instance as Record<string, unknown>)[textField] : undefined;
+    }
+    if (typeof text !== 'string') throw new ValidationError(field, text, 'must be a string (the raw text)');
+    if (text.trim() === '') throw new ValidationError(field, text, 'must not be empty');
+    encoder.encode(tokenize(text), out, i * encoder.sequenceLength);
+  });
+  return out;
 }
 
 function encodeTabular(pre: Preprocessing, instances: unknown[]): Float32Array {

@@ -1,5 +1,5 @@
 /**
- * From an uploaded CSV to model-ready data: the task, the shuffled and split rows,
+ * From an uploaded file to model-ready data: the task, the shuffled and split rows,
  * the encoded features and labels, a summary for the user and the fitted preprocessing.
  */
 import type { DatasetKind, EncodedData, Task, TaskSpec } from '../domain.ts';
@@ -12,25 +12,31 @@ import { meanStd } from './stats.ts';
 import type { ColumnSummary, DatasetSummary } from './summary.ts';
 import { fitTabular } from './tabular.ts';
 import { resolveTarget, type ResolvedTarget } from './target.ts';
+import { prepareText } from './text.ts';
 
 /** The fraction of rows held out for validation when none is given. */
 export const DEFAULT_VALIDATION_FRACTION = 0.2;
 
 export interface PrepareInput {
-  /** The file's text. */
+  /** The file's text: CSV, or for text datasets CSV or JSON Lines (one object per line; detected by a leading `{`). */
   csv: string;
   kind: DatasetKind;
   /** Name of the target column. */
   target: string;
   /**
    * @defaultValue inferred: classification for a non-numeric target or at most 20 distinct
-   * integers, else regression; always classification for images
+   * integers, else regression; always classification for images and text (the only task they support)
    */
   task?: Task;
   /** Image only: `[h, w, c]` (or `[h, w]` for grayscale). @defaultValue a square grayscale shape when the pixel count is a perfect square */
   shape?: number[];
   /** Seeds the shuffle and split. */
   seed: number;
+  /**
+   * Text only: the column (CSV) or field (JSON Lines) that holds the raw text.
+   * @defaultValue the only column besides the target; required when there are several
+   */
+  textField?: string;
   /** Share of rows held out for validation, in (0, 1). @defaultValue 0.2 */
   validationFraction?: number;
 }
@@ -49,6 +55,7 @@ export function prepareDataset(input: PrepareInput): PreparedDataset {
   const { kind, seed } = input;
   const validationFraction = input.validationFraction ?? DEFAULT_VALIDATION_FRACTION;
   checkOptions(input, validationFraction);
+  if (kind === 'text') return prepareText(input, validationFraction);
 
   const csv = parseCsv(input.csv);
   const targetName = input.target.trim();
@@ -131,8 +138,8 @@ export function prepareDataset(input: PrepareInput): PreparedDataset {
 }
 
 function checkOptions(input: PrepareInput, validationFraction: number): void {
-  if (input.kind !== 'tabular' && input.kind !== 'image') {
-    throw new ValidationError('kind', input.kind, 'must be "tabular" or "image"');
+  if (input.kind !== 'tabular' && input.kind !== 'image' && input.kind !== 'text') {
+    throw new ValidationError('kind', input.kind, 'must be "tabular", "image" or "text"');
   }
   if (input.task !== undefined && input.task !== 'classification' && input.task !== 'regression') {
     throw new ValidationError('task', input.task, 'must be "classification" or "regression"');
@@ -143,6 +150,13 @@ function checkOptions(input: PrepareInput, validationFraction: number): void {
   }
   if (input.kind === 'image' && input.task === 'regression') {
     throw new ValidationError('task', input.task, 'is not supported for image datasets; images are classification only');
+  }
+  if (input.kind === 'text' && input.task === 'regression') {
+    throw new ValidationError('task', input.task, 'is not supported for text datasets; text is classification only');
+  }
+  if (input.textField !== undefined && (input.kind !== 'text' || typeof input.textField !== 'string' || input.textField.trim() === '')) {
+    const rule = input.kind === 'text' ? 'must be the name of a column' : 'applies only to text datasets';
+    throw new ValidationError('textField', input.textField, rule);
   }
   if (!Number.isInteger(input.seed)) throw new ValidationError('seed', input.seed, 'must be an integer');
   if (!(typeof validationFraction === 'number' && validationFraction > 0 && validationFraction < 1)) {

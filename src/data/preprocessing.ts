@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { DatasetKind, Task } from '../domain.ts';
+import { OOV_TOKEN, PAD_TOKEN } from './text-encoder.ts';
 
 /** A numeric feature, standardized with the training split's statistics. */
 export interface NumericColumn {
@@ -45,6 +46,12 @@ export interface Preprocessing {
   pixels?: PixelScaling;
   /** Image only: `[h, w, c]`. */
   shape?: number[];
+  /** Text only: the column (CSV) or field (JSON Lines) holding the raw text. */
+  textField?: string;
+  /** Text only: index = token id; `[0]` is `<pad>`, `[1]` is `<oov>`, then the training split's words. */
+  vocabulary?: string[];
+  /** Text only: every text becomes this many token ids, truncated at the end or padded with 0. */
+  sequenceLength?: number;
   /** Classification only: labels in class-index order. */
   classes?: string[];
   /** Regression only: the training split's target mean, to undo standardization. */
@@ -61,12 +68,15 @@ const featureColumnSchema = z.discriminatedUnion('type', [
 /** Validates a stored `Preprocessing`, including the fields each kind and task require. */
 export const preprocessingSchema: z.ZodType<Preprocessing> = z
   .object({
-    kind: z.enum(['tabular', 'image']),
+    kind: z.enum(['tabular', 'image', 'text']),
     task: z.enum(['classification', 'regression']),
     target: z.string(),
     columns: z.array(featureColumnSchema).min(1).optional(),
     pixels: z.object({ count: z.number().int().positive(), scale: z.number().positive() }).optional(),
     shape: z.array(z.number().int().positive()).length(3).optional(),
+    textField: z.string().min(1).optional(),
+    vocabulary: z.array(z.string()).min(2).optional(),
+    sequenceLength: z.number().int().positive().optional(),
     classes: z.array(z.string()).min(2).optional(),
     targetMean: z.number().optional(),
     targetStd: z.number().positive().optional(),
@@ -81,6 +91,13 @@ export const preprocessingSchema: z.ZodType<Preprocessing> = z
       need(pre.shape !== undefined, 'shape', 'is required for image data');
       const [h = 0, w = 0, c = 0] = pre.shape ?? [];
       need(pre.pixels === undefined || pre.shape === undefined || h * w * c === pre.pixels.count, 'shape', 'must multiply to pixels.count');
+    }
+    if (pre.kind === 'text') {
+      need(pre.task === 'classification', 'task', 'must be classification for text data');
+      need(pre.textField !== undefined, 'textField', 'is required for text data');
+      need(pre.sequenceLength !== undefined, 'sequenceLength', 'is required for text data');
+      need(pre.vocabulary !== undefined, 'vocabulary', 'is required for text data');
+      need(pre.vocabulary === undefined || (pre.vocabulary[0] === PAD_TOKEN && pre.vocabulary[1] === OOV_TOKEN), 'vocabulary', `must start with "${PAD_TOKEN}", "${OOV_TOKEN}"`);
     }
     if (pre.task === 'classification') need(pre.classes !== undefined, 'classes', 'is required for classification');
     if (pre.task === 'regression') {

@@ -7,7 +7,7 @@ import type { Task } from '../domain.ts';
 /** One column of the file as it was understood. */
 export interface ColumnSummary {
   name: string;
-  type: 'numeric' | 'categorical' | 'pixel' | 'target';
+  type: 'numeric' | 'categorical' | 'pixel' | 'text' | 'target';
   /** Missing cells in the whole file; numeric ones were replaced by the training mean. */
   missing: number;
   /** Categorical only: one-hot width (categories seen in the training split). Target: number of classes. */
@@ -24,6 +24,23 @@ export interface SplitSummary {
   validation: number;
 }
 
+/** How a text dataset was tokenized and encoded. */
+export interface TextSummary {
+  /** The column (CSV) or field (JSON Lines) holding the text. */
+  field: string;
+  format: 'csv' | 'jsonl';
+  /** Token ids, including `<pad>` (0) and `<oov>` (1). */
+  vocabularySize: number;
+  /** Distinct words in the training split, before the vocabulary's limits. */
+  distinctTrainingWords: number;
+  /** Token ids per encoded text: the training split's 95th-percentile word count, clamped to 4..256. */
+  sequenceLength: number;
+  /** Words per text over the training split. */
+  tokens: { min: number; median: number; p95: number; max: number };
+  /** Training-split words cut off the end of texts longer than `sequenceLength`. */
+  truncatedTokens: number;
+}
+
 export interface DatasetSummary {
   rows: number;
   /** Tabular: every column including the target. Image: only the target (see `pixelColumns`). */
@@ -35,6 +52,8 @@ export interface DatasetSummary {
   classes?: Array<{ label: string; count: number }>;
   /** Image only: `[h, w, c]`. */
   shape?: number[];
+  /** Text only. */
+  text?: TextSummary;
   /** Width of one encoded row. */
   featureDim: number;
   split: SplitSummary;

@@ -12,10 +12,11 @@ export interface TrainingData {
 
 const storedSpecSchema = z.object({
   spec: z.object({
-    kind: z.enum(['tabular', 'image']),
+    kind: z.enum(['tabular', 'image', 'text', 'sequence']),
     task: z.enum(['classification', 'regression']),
     inputShape: z.array(z.number().int().positive()),
     outputs: z.number().int().positive(),
+    vocabSize: z.number().int().positive().optional(),
   }),
   trainRows: z.number().int().positive(),
   targetStd: z.number().optional(),

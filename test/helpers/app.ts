@@ -24,7 +24,7 @@ export interface TestApp {
  * Redis, for tests that call `app.request()`; with `withWorker`, the
  * coordinator loop and one worker run in this process too.
  */
-export async function startTestApp(provider: Provider, options: { maxUploadBytes?: number; withWorker?: boolean } = {}): Promise<TestApp> {
+export async function startTestApp(provider: Provider, options: { maxUploadBytes?: number; withWorker?: boolean; backend?: 'cpu' | 'wasm' } = {}): Promise<TestApp> {
   const database = await freshDatabase(provider);
   const repo = createRepository(database.url);
   const prefix = `test-${randomUUID()}`;
@@ -36,9 +36,10 @@ export async function startTestApp(provider: Provider, options: { maxUploadBytes
   let worker: { close(): Promise<void> } | undefined;
   if (options.withWorker) {
     // The real coordinator loop and one real worker, in this process.
-    await selectBackend('cpu');
+    const backend = options.backend ?? 'cpu';
+    await selectBackend(backend);
     await coordinator.start();
-    worker = startTrialWorker({ repo, queues, log, prefix, backend: 'cpu' });
+    worker = startTrialWorker({ repo, queues, log, prefix, backend });
   }
   return {
     app,

@@ -33,6 +33,7 @@ export interface UploadFields {
   target: string;
   task?: 'classification' | 'regression';
   shape?: string;
+  textField?: string;
   validationFraction?: string;
   seed?: string;
 }
@@ -66,6 +67,7 @@ export function datasetHandlers(repo: Repository) {
           target: form.target,
           task: form.task,
           shape: parseShape(form.shape),
+          textField: form.textField,
           seed: parseNumber('seed', form.seed, z.number().int().min(0).max(2 ** 31 - 1)) ?? 0,
           validationFraction: parseNumber('validationFraction', form.validationFraction, z.number().min(0.05).max(0.5)),
         }),
