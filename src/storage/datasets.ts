@@ -1,18 +1,6 @@
 import type { Db } from './db.ts';
 
-export interface NewDataset {
-  id: string;
-  name: string;
-  kind: string;
-  task: string;
-  target: string;
-  rows: number;
-  summary: unknown;
-  preprocessing: unknown;
-  features: Float32Array;
-  labels: Float32Array;
-}
-
+/** A dataset as stored and listed: its description, without the encoded data. */
 export interface DatasetRecord {
   id: string;
   name: string;
@@ -20,9 +8,17 @@ export interface DatasetRecord {
   task: string;
   target: string;
   rows: number;
+  /** What was understood at upload (JSON). */
   summary: unknown;
+  /** Everything predict needs to encode raw input like training did (JSON). */
   preprocessing: unknown;
   createdAt: Date;
+}
+
+/** A dataset to store: its description and its encoded features and labels. */
+export interface NewDataset extends Omit<DatasetRecord, 'createdAt'> {
+  features: Float32Array;
+  labels: Float32Array;
 }
 
 const bytes = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength) as Uint8Array<ArrayBuffer>;
