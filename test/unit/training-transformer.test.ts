@@ -1,9 +1,3 @@
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { EncodedData, ModelArtifact, Params, TaskSpec } from '../../src/domain.ts';
@@ -18,9 +12,8 @@ import {
   type TrainInput,
 } from '../../src/workers/training/index.ts';
 import { LayerNorm, MultiHeadSelfAttention, PositionalEmbedding } from '../../src/workers/training/layers/index.ts';
+import { predictInFreshProcess } from '../helpers/fresh-process.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const TRAINING_INDEX = fileURLToPath(new URL('../../src/workers/training/index.ts', import.meta.url));
 
 const params: Params = {
   family: 'transformer', learningRate: 0.01, batchSize: 32, optimizer: 'adam',
@@ -76,42 +69,6 @@ function trainInput(spec: TaskSpec, data: EncodedData, p: Params = params): Trai
 
 function weightsOf(model: tf.LayersModel): Float32Array[] {
   return model.getWeights().map((w) => Float32Array.from(w.dataSync()));
-}
-
-/** Predicts with `artifact` in a new Node process, which only imports the training index. */
-async function predictInFreshProcess(artifact: ModelArtifact, backend: string, features: Float32Array, count: number, inputShape: number[]): Promise<number[]> {
-  const dir = await mkdtemp(join(tmpdir(), 'maas-transformer-'));
-  try {
-    const input = join(dir, 'input.json');
-    await writeFile(
-      input,
-      JSON.stringify({
-        topology: artifact.topology,
-        weightSpecs: artifact.weightSpecs,
-        weights: Buffer.from(artifact.weights).toString('base64'),
-        features: [...features], count, inputShape,
-      }),
-    );
-    // .mts: a .ts file outside the package would be compiled as CommonJS.
-    const script = join(dir, 'predict.mts');
-    await writeFile(
-      script,
-      `import { readFileSync } from 'node:fs';
-import { loadModel, predictBatch, selectBackend } from ${JSON.stringify(TRAINING_INDEX)};
-await selectBackend(${JSON.stringify(backend)});
-const a = JSON.parse(readFileSync(${JSON.stringify(input)}, 'utf8'));
-const model = await loadModel({ topology: a.topology, weightSpecs: a.weightSpecs, weights: new Uint8Array(Buffer.from(a.weights, 'base64')) });
-const out = await predictBatch(model, Float32Array.from(a.features), a.count, a.inputShape);
-console.log('PREDICTIONS ' + JSON.stringify([...out]));
-`,
-    );
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, timeout: 60_000 });
-    const line = stdout.split('\n').find((l) => l.startsWith('PREDICTIONS '));
-    if (line === undefined) throw new Error(`the fresh process printed no predictions:\n${stdout}`);
-    return JSON.parse(line.slice('PREDICTIONS '.length)) as number[];
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
 }
 
 describe.each(['cpu', 'wasm'])('transformer on %s', (backend) => {
