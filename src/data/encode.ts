@@ -6,6 +6,7 @@
 import { PayloadTooLargeError, ValidationError } from '../errors.ts';
 import type { Preprocessing } from './preprocessing.ts';
 import { createTabularEncoder, type Cell } from './tabular-encoder.ts';
+import { standardizeSequence, type SequenceScaling } from './sequence-scaling.ts';
 import { createTextEncoder } from './text-encoder.ts';
 import { tokenize } from './tokenize.ts';
 import { MISSING_CATEGORY, isMissingText, parseNumber } from './values.ts';
@@ -32,6 +33,8 @@ export type Prediction = ClassPrediction | ValuePrediction;
  * Text instances are raw strings, or objects with the text under the training file's text field.
  * Tabular instances are objects keyed by column name (missing keys and null count as missing values,
  * extra keys are ignored); image instances are flat pixel arrays or nested `[h][w]` / `[h][w][c]` arrays.
+ * Sequence instances are `[steps]` number arrays (one feature) or `[steps][features]` arrays, or objects
+ * holding one under the training file's sequence field.
  * @throws ValidationError naming the instance and field, e.g. `instances[3].age`.
  */
 export function encodeInstances(pre: Preprocessing, instances: unknown[]): Float32Array {
@@ -41,6 +44,7 @@ export function encodeInstances(pre: Preprocessing, instances: unknown[]): Float
     throw new PayloadTooLargeError('instances', instances.length, `is more instances than the ${MAX_INSTANCES} one request may carry`);
   }
   if (pre.kind === 'text') return encodeTexts(pre, instances);
+  if (pre.kind === 'sequence') return encodeSequences(pre, instances);
   return pre.kind === 'tabular' ? encodeTabular(pre, instances) : encodeImages(pre, instances);
 }
 
@@ -60,6 +64,47 @@ function encodeTexts(pre: Preprocessing, instances: unknown[]): Float32Array {
     encoder.encode(tokenize(text), out, i * encoder.sequenceLength);
   });
   return out;
+}
+
+function encodeSequences(pre: Preprocessing, instances: unknown[]): Float32Array {
+  const scaling: SequenceScaling = { steps: pre.steps ?? 0, features: pre.features ?? 1, means: pre.means ?? [], stds: pre.stds ?? [] };
+  const { steps, features } = scaling;
+  const width = steps * features;
+  const shapeRule = features === 1 ? `an array of ${steps} numbers` : `an array of ${steps} arrays of ${features} numbers`;
+  const out = new Float32Array(instances.length * width);
+  const raw = new Float64Array(width);
+  instances.forEach((instance, i) => {
+    let field = `instances[${i}]`;
+    let sequence = instance;
+    if (pre.sequenceField !== undefined && typeof instance === 'object' && instance !== null && !Array.isArray(instance)) {
+      field = `${field}.${pre.sequenceField}`;
+      sequence = Object.hasOwn(instance, pre.sequenceField) ? (instance as Record<string, unknown>)[pre.sequenceField] : undefined;
+    }
+    if (!Array.isArray(sequence) || sequence.length !== steps) {
+      const found = Array.isArray(sequence) ? ` (it has ${sequence.length} steps)` : '';
+      throw new ValidationError(field, sequence, `must be ${shapeRule}, the trained sequence length${found}`);
+    }
+    sequence.forEach((step: unknown, t) => {
+      // One-feature steps may be bare numbers or one-element arrays.
+      if (features === 1 && !Array.isArray(step)) {
+        raw[t] = readStep(step, `${field}[${t}]`);
+        return;
+      }
+      if (!Array.isArray(step) || step.length !== features) {
+        throw new ValidationError(`${field}[${t}]`, step, `must be an array of ${features} numbers, the trained width of a step`);
+      }
+      step.forEach((value: unknown, f) => {
+        raw[t * features + f] = readStep(value, `${field}[${t}][${f}]`);
+      });
+    });
+    standardizeSequence(scaling, raw, 0, out, i * width);
+  });
+  return out;
+}
+
+function readStep(value: unknown, field: string): number {
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  throw new ValidationError(field, value, 'must be a finite number; sequences must be complete');
 }
 
 function encodeTabular(pre: Preprocessing, instances: unknown[]): Float32Array {

@@ -1,4 +1,4 @@
-/** The data module: CSV (or, for text, JSON Lines) upload → prepared dataset, and predict-time encoding. */
+/** The data module: CSV (or, for text and sequences, JSON Lines) upload → prepared dataset, and predict-time encoding. */
 export { parseCsv, type ParsedCsv } from './csv.ts';
 export { prepareDataset, DEFAULT_VALIDATION_FRACTION, type PrepareInput, type PreparedDataset } from './prepare.ts';
 export {
@@ -9,7 +9,7 @@ export {
   type CategoricalColumn,
   type PixelScaling,
 } from './preprocessing.ts';
-export type { DatasetSummary, ColumnSummary, SplitSummary, TextSummary } from './summary.ts';
+export type { DatasetSummary, ColumnSummary, SplitSummary, TextSummary, SequenceSummary } from './summary.ts';
 export { tokenize } from './tokenize.ts';
 export { PAD_TOKEN, OOV_TOKEN, PAD_ID, OOV_ID, MAX_VOCABULARY } from './text-encoder.ts';
 export { MIN_SEQUENCE_LENGTH, MAX_SEQUENCE_LENGTH } from './text.ts';

@@ -7,18 +7,19 @@ import { ValidationError } from '../errors.ts';
 import { parseCsv, type ParsedCsv } from './csv.ts';
 import { readPixels, resolveShape } from './image.ts';
 import type { Preprocessing } from './preprocessing.ts';
-import { splitRows, type Split } from './split.ts';
-import { meanStd } from './stats.ts';
+import { encodeLabels } from './labels.ts';
+import { prepareSequence } from './sequence.ts';
+import { splitRows } from './split.ts';
 import type { ColumnSummary, DatasetSummary } from './summary.ts';
 import { fitTabular } from './tabular.ts';
-import { resolveTarget, type ResolvedTarget } from './target.ts';
+import { resolveTarget } from './target.ts';
 import { prepareText } from './text.ts';
 
 /** The fraction of rows held out for validation when none is given. */
 export const DEFAULT_VALIDATION_FRACTION = 0.2;
 
 export interface PrepareInput {
-  /** The file's text: CSV, or for text datasets CSV or JSON Lines (one object per line; detected by a leading `{`). */
+  /** The file's text: CSV, or for text and sequence datasets CSV or JSON Lines (one object per line; detected by a leading `{`). */
   csv: string;
   kind: DatasetKind;
   /** Name of the target column. */
@@ -37,6 +38,13 @@ export interface PrepareInput {
    * @defaultValue the only column besides the target; required when there are several
    */
   textField?: string;
+  /**
+   * Sequence only, JSON Lines only: the field holding each row's sequence, either an array of numbers
+   * (one feature per step) or an array of equal-length arrays of numbers (several features per step).
+   * CSV sequence files need none: every column besides the target is one time step.
+   * @defaultValue the only field besides the target; required when there are several
+   */
+  sequenceField?: string;
   /** Share of rows held out for validation, in (0, 1). @defaultValue 0.2 */
   validationFraction?: number;
 }
@@ -56,6 +64,7 @@ export function prepareDataset(input: PrepareInput): PreparedDataset {
   const validationFraction = input.validationFraction ?? DEFAULT_VALIDATION_FRACTION;
   checkOptions(input, validationFraction);
   if (kind === 'text') return prepareText(input, validationFraction);
+  if (kind === 'sequence') return prepareSequence(input, validationFraction);
 
   const csv = parseCsv(input.csv);
   const targetName = input.target.trim();
@@ -138,8 +147,8 @@ export function prepareDataset(input: PrepareInput): PreparedDataset {
 }
 
 function checkOptions(input: PrepareInput, validationFraction: number): void {
-  if (input.kind !== 'tabular' && input.kind !== 'image' && input.kind !== 'text') {
-    throw new ValidationError('kind', input.kind, 'must be "tabular", "image" or "text"');
+  if (input.kind !== 'tabular' && input.kind !== 'image' && input.kind !== 'text' && input.kind !== 'sequence') {
+    throw new ValidationError('kind', input.kind, 'must be "tabular", "image", "text" or "sequence"');
   }
   if (input.task !== undefined && input.task !== 'classification' && input.task !== 'regression') {
     throw new ValidationError('task', input.task, 'must be "classification" or "regression"');
@@ -158,20 +167,14 @@ function checkOptions(input: PrepareInput, validationFraction: number): void {
     const rule = input.kind === 'text' ? 'must be the name of a column' : 'applies only to text datasets';
     throw new ValidationError('textField', input.textField, rule);
   }
+  if (input.sequenceField !== undefined && (input.kind !== 'sequence' || typeof input.sequenceField !== 'string' || input.sequenceField.trim() === '')) {
+    const rule = input.kind === 'sequence' ? 'must be the name of a field' : 'applies only to sequence datasets';
+    throw new ValidationError('sequenceField', input.sequenceField, rule);
+  }
   if (!Number.isInteger(input.seed)) throw new ValidationError('seed', input.seed, 'must be an integer');
   if (!(typeof validationFraction === 'number' && validationFraction > 0 && validationFraction < 1)) {
     throw new ValidationError('validationFraction', validationFraction, 'must be greater than 0 and less than 1');
   }
-}
-
-/** Labels in split order: class indices, or the target standardized with training-split statistics. */
-function encodeLabels(target: ResolvedTarget, split: Split): { labels: Float32Array; targetMean?: number; targetStd?: number } {
-  if (target.task === 'classification') {
-    return { labels: Float32Array.from(split.order, (row) => target.labels[row] as number) };
-  }
-  const { mean, std } = meanStd(split.order.slice(0, split.trainRows).map((row) => target.values[row] as number));
-  const labels = Float32Array.from(split.order, (row) => ((target.values[row] as number) - mean) / std);
-  return { labels, targetMean: mean, targetStd: std };
 }
 
 /** Column names for an error message, shortened for image files with hundreds of columns. */

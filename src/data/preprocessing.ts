@@ -52,6 +52,16 @@ export interface Preprocessing {
   vocabulary?: string[];
   /** Text only: every text becomes this many token ids, truncated at the end or padded with 0. */
   sequenceLength?: number;
+  /** Sequence only, JSON Lines only: the field holding each sequence; predict instances may be objects with it. */
+  sequenceField?: string;
+  /** Sequence only: time steps per sequence; every instance must have exactly this many. */
+  steps?: number;
+  /** Sequence only: values per time step. */
+  features?: number;
+  /** Sequence only: each feature's training-split mean, over all steps; `features` entries. */
+  means?: number[];
+  /** Sequence only: each feature's training-split standard deviation (1 when constant); `features` entries. */
+  stds?: number[];
   /** Classification only: labels in class-index order. */
   classes?: string[];
   /** Regression only: the training split's target mean, to undo standardization. */
@@ -68,7 +78,7 @@ const featureColumnSchema = z.discriminatedUnion('type', [
 /** Validates a stored `Preprocessing`, including the fields each kind and task require. */
 export const preprocessingSchema: z.ZodType<Preprocessing> = z
   .object({
-    kind: z.enum(['tabular', 'image', 'text']),
+    kind: z.enum(['tabular', 'image', 'text', 'sequence']),
     task: z.enum(['classification', 'regression']),
     target: z.string(),
     columns: z.array(featureColumnSchema).min(1).optional(),
@@ -77,6 +87,11 @@ export const preprocessingSchema: z.ZodType<Preprocessing> = z
     textField: z.string().min(1).optional(),
     vocabulary: z.array(z.string()).min(2).optional(),
     sequenceLength: z.number().int().positive().optional(),
+    sequenceField: z.string().min(1).optional(),
+    steps: z.number().int().positive().optional(),
+    features: z.number().int().positive().optional(),
+    means: z.array(z.number()).min(1).optional(),
+    stds: z.array(z.number().positive()).min(1).optional(),
     classes: z.array(z.string()).min(2).optional(),
     targetMean: z.number().optional(),
     targetStd: z.number().positive().optional(),
@@ -98,6 +113,12 @@ export const preprocessingSchema: z.ZodType<Preprocessing> = z
       need(pre.sequenceLength !== undefined, 'sequenceLength', 'is required for text data');
       need(pre.vocabulary !== undefined, 'vocabulary', 'is required for text data');
       need(pre.vocabulary === undefined || (pre.vocabulary[0] === PAD_TOKEN && pre.vocabulary[1] === OOV_TOKEN), 'vocabulary', `must start with "${PAD_TOKEN}", "${OOV_TOKEN}"`);
+    }
+    if (pre.kind === 'sequence') {
+      need(pre.steps !== undefined, 'steps', 'is required for sequence data');
+      need(pre.features !== undefined, 'features', 'is required for sequence data');
+      need(pre.means !== undefined && pre.means.length === pre.features, 'means', 'must have one entry per feature');
+      need(pre.stds !== undefined && pre.stds.length === pre.features, 'stds', 'must have one entry per feature');
     }
     if (pre.task === 'classification') need(pre.classes !== undefined, 'classes', 'is required for classification');
     if (pre.task === 'regression') {

@@ -7,7 +7,7 @@ import type { Task } from '../domain.ts';
 /** One column of the file as it was understood. */
 export interface ColumnSummary {
   name: string;
-  type: 'numeric' | 'categorical' | 'pixel' | 'text' | 'target';
+  type: 'numeric' | 'categorical' | 'pixel' | 'text' | 'sequence' | 'target';
   /** Missing cells in the whole file; numeric ones were replaced by the training mean. */
   missing: number;
   /** Categorical only: one-hot width (categories seen in the training split). Target: number of classes. */
@@ -41,6 +41,19 @@ export interface TextSummary {
   truncatedTokens: number;
 }
 
+/** How a sequence dataset was read and standardized. */
+export interface SequenceSummary {
+  format: 'csv' | 'jsonl';
+  /** JSON Lines only: the field holding each sequence. */
+  field?: string;
+  /** Time steps per sequence (CSV: the columns besides the target). */
+  steps: number;
+  /** Values per time step. */
+  features: number;
+  /** Regression only: the target over the whole file. */
+  target?: { min: number; max: number; mean: number; std: number };
+}
+
 export interface DatasetSummary {
   rows: number;
   /** Tabular: every column including the target. Image: only the target (see `pixelColumns`). */
@@ -54,6 +67,8 @@ export interface DatasetSummary {
   shape?: number[];
   /** Text only. */
   text?: TextSummary;
+  /** Sequence only. */
+  sequence?: SequenceSummary;
   /** Width of one encoded row. */
   featureDim: number;
   split: SplitSummary;

@@ -34,6 +34,7 @@ export interface UploadFields {
   task?: 'classification' | 'regression';
   shape?: string;
   textField?: string;
+  sequenceField?: string;
   validationFraction?: string;
   seed?: string;
 }
@@ -68,6 +69,7 @@ export function datasetHandlers(repo: Repository) {
           task: form.task,
           shape: parseShape(form.shape),
           textField: form.textField,
+          sequenceField: form.sequenceField,
           seed: parseNumber('seed', form.seed, z.number().int().min(0).max(2 ** 31 - 1)) ?? 0,
           validationFraction: parseNumber('validationFraction', form.validationFraction, z.number().min(0.05).max(0.5)),
         }),

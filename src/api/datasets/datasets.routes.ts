@@ -18,10 +18,11 @@ export const datasetSchema = z
 export const uploadFormSchema = z.object({
   file: z.any().openapi({ type: 'string', format: 'binary', description: 'The CSV file (or JSONL, one object per line, for text).' }),
   name: z.string().min(1).max(200),
-  kind: z.enum(['tabular', 'image', 'text']),
+  kind: z.enum(['tabular', 'image', 'text', 'sequence']),
   target: z.string().min(1).max(200).openapi({ description: "The label column's name." }),
   task: z.enum(['classification', 'regression']).optional().openapi({ description: 'Inferred from the target column when absent.' }),
   shape: z.string().optional().openapi({ description: 'Image shape as "h,w,c", e.g. "28,28,1".', example: '28,28,1' }),
+  sequenceField: z.string().min(1).max(200).optional().openapi({ description: 'JSONL sequence datasets: the field holding each sequence (an array of numbers, or of equal-length arrays). Default: the only field besides the target.' }),
   textField: z.string().min(1).max(200).optional().openapi({ description: 'Text datasets: the column (CSV) or field (JSONL) holding the text. Default: the only column besides the target.' }),
   validationFraction: z.string().optional().openapi({ description: 'Share of rows held out for validation (0.05-0.5). Default 0.2.' }),
   seed: z.string().optional().openapi({ description: 'Seed of the shuffle and split. Default 0.' }),
