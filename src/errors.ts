@@ -5,7 +5,7 @@
 
 /** Bad input from a client: answered 400 (or 413/415 where the subclass says). */
 export class ValidationError extends Error {
-  readonly status: 400 | 413 | 415 | 422 = 400;
+  readonly status: 400 | 413 | 415 = 400;
   constructor(
     /** Dotted path of the offending field, e.g. `budget.maxTrials` or `file`. */
     readonly field: string,

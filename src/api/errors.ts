@@ -50,7 +50,7 @@ export function validationResponse(c: Context, issues: Issue[], status: 400 | 41
 /** The single place where typed errors become HTTP answers. Anything unknown is a 500, logged with its stack. */
 export function mapError(log: Logger) {
   return async (err: Error, c: Context) => {
-    if (err instanceof ValidationError) return validationResponse(c, [{ field: err.field, value: err.value, rule: err.rule }], err.status === 422 ? 400 : err.status);
+    if (err instanceof ValidationError) return validationResponse(c, [{ field: err.field, value: err.value, rule: err.rule }], err.status);
     if (err instanceof NotFoundError) return c.json(errorBody('not_found', err.message), 404);
     if (err instanceof ConflictError) return c.json(errorBody('conflict', err.message), 409);
     // Hono's JSON validator reports a body that does not parse as a bare 400; name the field and show the text.

@@ -9,6 +9,7 @@ import { selectBackend } from '../../src/workers/training/index.ts';
 import { startTrialWorker } from '../../src/workers/worker.ts';
 import { createRepository, type Repository } from '../../src/storage/index.ts';
 import { freshDatabase, REDIS_URL, type Provider } from './databases.ts';
+import { eventually } from './processes.ts';
 
 export interface TestApp {
   app: OpenAPIHono;
@@ -66,4 +67,17 @@ export function uploadForm(csv: string, fields: Record<string, string>, fileName
   form.set('file', new File([csv], fileName, { type: 'text/csv' }));
   for (const [k, v] of Object.entries(fields)) form.set(k, v);
   return form;
+}
+
+/**
+ * Waits until a study has ended and returns its state with its trials'
+ * errors, so a failed study's assertion says why.
+ */
+export async function studyEnd(repo: Repository, studyId: string, timeoutMs = 280_000): Promise<{ state: string; errors: string }> {
+  const state = await eventually(async () => {
+    const s = (await repo.studies.get(studyId))?.state;
+    return s === 'completed' || s === 'failed' || s === 'cancelled' ? s : undefined;
+  }, `study ${studyId} to end`, timeoutMs, 500);
+  const errors = JSON.stringify((await repo.trials.list(studyId)).map((x) => x.error).filter(Boolean));
+  return { state, errors };
 }

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, uploadForm, type TestApp } from '../helpers/app.ts';
+import { startTestApp, studyEnd, uploadForm, type TestApp } from '../helpers/app.ts';
 import { mnistCsv, mnistRows } from '../helpers/mnist.ts';
-import { eventually } from '../helpers/processes.ts';
 
 /**
  * An architecture search that mixes every family that fits images, through
@@ -32,7 +31,8 @@ describe('a study over every family', () => {
     const study = (await res.json()) as { id: string; config: { search: { families: string[] } } };
     // No families given: the service offers every family that fits images.
     expect(study.config.search.families).toEqual(['mlp', 'cnn', 'rnn', 'transformer']);
-    await eventually(async () => ((await t.repo.studies.get(study.id))?.state === 'completed' ? true : undefined), 'the study to complete', 240_000);
+    const end = await studyEnd(t.repo, study.id, 240_000);
+    expect(end.state, end.errors).toBe('completed');
 
     const board = (await (await t.app.request(`/v1/studies/${study.id}/leaderboard`)).json()) as { trials: { family: string; params: Record<string, unknown> }[] };
     expect(board.trials).toHaveLength(8);

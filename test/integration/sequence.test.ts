@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, uploadForm, type TestApp } from '../helpers/app.ts';
-import { eventually } from '../helpers/processes.ts';
+import { startTestApp, studyEnd, uploadForm, type TestApp } from '../helpers/app.ts';
 
 /**
  * Sequence classification through the API on real data: UCI 8×8 digits
@@ -42,11 +41,8 @@ describe('sequence classification', () => {
     });
     expect(res.status).toBe(202);
     const { id } = (await res.json()) as { id: string };
-    const state = await eventually(async () => {
-      const s = (await t.repo.studies.get(id))?.state;
-      return s === 'completed' || s === 'failed' ? s : undefined;
-    }, 'the study to end', 280_000, 1000);
-    expect(state, JSON.stringify((await t.repo.trials.list(id)).map((x) => x.error))).toBe('completed');
+    const end = await studyEnd(t.repo, id);
+    expect(end.state, end.errors).toBe('completed');
 
     const predict = await t.app.request('/v1/models/digit-rows/predict', {
       method: 'POST',

@@ -2,8 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCsv } from '../../src/data/index.ts';
-import { startTestApp, uploadForm, type TestApp } from '../helpers/app.ts';
-import { eventually } from '../helpers/processes.ts';
+import { startTestApp, studyEnd, uploadForm, type TestApp } from '../helpers/app.ts';
 
 /**
  * Text classification through the API on real news stories (Reuters-21578
@@ -47,14 +46,8 @@ describe('text classification', () => {
     });
     expect(res.status).toBe(202);
     const { id } = (await res.json()) as { id: string };
-    let trialErrors: (string | null)[] = [];
-    await eventually(async () => {
-      const trials = await t.repo.trials.list(id);
-      trialErrors = trials.map((x) => x.error);
-      if (process.env.DEBUG_TEXT) console.log(trials.map((x) => `${x.number}:${x.family}:${x.state}:${x.epochs}`).join(' '));
-      const state = (await t.repo.studies.get(id))?.state;
-      return state === 'completed' || state === 'failed' ? state : undefined;
-    }, 'the study to end', 280_000, 2000).then((state) => expect(state, JSON.stringify(trialErrors)).toBe('completed'));
+    const end = await studyEnd(t.repo, id);
+    expect(end.state, end.errors).toBe('completed');
 
     const predict = await t.app.request('/v1/models/reuters/predict', {
       method: 'POST',
