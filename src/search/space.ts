@@ -40,12 +40,16 @@ function misfit(family: Family, spec: TaskSpec): string | null {
   switch (family) {
     case 'mlp':
       return null;
-    case 'cnn':
-      if (spec.kind !== 'image') return `needs image data; dataset is ${spec.kind}`;
-      if (spec.inputShape.length !== 3) {
-        return `needs [height, width, channels] inputs; dataset has shape [${spec.inputShape.join(', ')}]`;
+    case 'cnn': {
+      // Convolutions look for local patterns along an order; a table's columns have none.
+      if (spec.kind === 'tabular') return `needs ordered inputs (images, text, sequences or time series); dataset is tabular`;
+      const sides = cnnSides(spec);
+      if (sides === null) {
+        return `needs [height, width, channels], [steps, features] or token-id inputs; dataset has shape [${spec.inputShape.join(', ')}]`;
       }
+      if (Math.min(...sides) < 2) return `needs at least 2 steps (or pixels a side) to pool; dataset has shape [${spec.inputShape.join(', ')}]`;
       return null;
+    }
     case 'rnn':
     case 'transformer':
       // Sequences, text and image rows are orderings worth modelling; a table's columns are not.
@@ -54,15 +58,29 @@ function misfit(family: Family, spec: TaskSpec): string | null {
   }
 }
 
-/** The families that can model data described by `spec`: mlp always, cnn for images, rnn and transformer for anything ordered. */
+/**
+ * The sides a cnn's blocks halve: `[height, width]` of images (2-D convolutions), `[steps]`
+ * of sequences, time series and token ids (1-D); null when the shape is none of these.
+ * Mirrors `cnnInput` of the model builders, which this pure module does not import.
+ */
+function cnnSides(spec: TaskSpec): number[] | null {
+  const shape = spec.inputShape;
+  if (spec.vocabSize !== undefined) return shape.length === 1 ? shape : null;
+  if (shape.length === 3) return shape.slice(0, 2);
+  if (shape.length === 2) return shape.slice(0, 1);
+  return null;
+}
+
+/** The families that can model data described by `spec`: mlp always; cnn, rnn and transformer for anything ordered (not tables). */
 export function familiesFor(spec: TaskSpec): Family[] {
   return FAMILIES.filter((family) => misfit(family, spec) === null);
 }
 
 /**
  * The default parameters of `family` for this data, including the training parameters
- * (learningRate, batchSize, optimizer). Ranges are kept small on purpose: trials may run
- * on the pure-JS cpu backend, where a wide CNN takes seconds per batch.
+ * (learningRate, batchSize, optimizer, and classWeight for classification). Ranges are kept
+ * small on purpose: trials may run on the pure-JS cpu backend, where a wide CNN takes
+ * seconds per batch.
  * Throws a ValidationError when the family does not fit the data (see {@link familiesFor}).
  */
 export function defaultSpace(family: Family, spec: TaskSpec): Record<string, ParamSpec> {
@@ -72,6 +90,8 @@ export function defaultSpace(family: Family, spec: TaskSpec): Record<string, Par
     learningRate: { type: 'float', low: 1e-4, high: 1e-2, log: true },
     batchSize: { type: 'categorical', choices: [32, 64, 128] },
     optimizer: { type: 'categorical', choices: ['adam', 'rmsprop', 'sgd'] },
+    // Weighting classes only means something for classes; regression trials would ignore it.
+    ...(spec.task === 'classification' ? { classWeight: { type: 'categorical', choices: ['none', 'balanced'] } } : {}),
   };
   switch (family) {
     case 'mlp':
@@ -84,16 +104,20 @@ export function defaultSpace(family: Family, spec: TaskSpec): Record<string, Par
         ...training,
       };
     case 'cnn': {
-      // Each block halves the image; stop while at least 2×2 is left (8×8 digits allow 2).
-      const side = Math.min(spec.inputShape[0] ?? 0, spec.inputShape[1] ?? 0);
-      const maxBlocks = Math.max(1, Math.min(2, Math.floor(Math.log2(side)) - 1));
+      const sides = cnnSides(spec) ?? [];
+      const oneD = sides.length === 1;
+      // Each block halves the input; stop while at least 2 steps (2×2 pixels) are left: 8×8
+      // digits allow 2 blocks. A 1-D convolution costs a kernel width less than a 2-D one,
+      // so sequences get a third block and more filters.
+      const maxBlocks = Math.max(1, Math.min(oneD ? 3 : 2, Math.floor(Math.log2(Math.min(...sides))) - 1));
       return {
         blocks: maxBlocks > 1 ? { type: 'int', low: 1, high: maxBlocks } : 1,
-        filters: { type: 'int', low: 8, high: 32, log: true },
+        filters: oneD ? { type: 'int', low: 16, high: 64, log: true } : { type: 'int', low: 8, high: 32, log: true },
         kernelSize: { type: 'categorical', choices: [3, 5] },
         pooling: { type: 'categorical', choices: ['max', 'avg'] },
         dropout: { type: 'float', low: 0, high: 0.5 },
         denseUnits: { type: 'int', low: 32, high: 128, log: true },
+        ...(spec.vocabSize !== undefined ? { embeddingDim: { type: 'int', low: 16, high: 128, log: true } } : {}),
         ...training,
       };
     }

@@ -13,6 +13,9 @@ import {
 
 const tabular: TaskSpec = { kind: 'tabular', task: 'classification', inputShape: [4], outputs: 3 };
 const image: TaskSpec = { kind: 'image', task: 'classification', inputShape: [8, 8, 1], outputs: 10 };
+const text: TaskSpec = { kind: 'text', task: 'classification', inputShape: [32], outputs: 2, vocabSize: 100 };
+const sequence: TaskSpec = { kind: 'sequence', task: 'regression', inputShape: [8, 8], outputs: 1 };
+const series: TaskSpec = { kind: 'timeseries', task: 'forecasting', inputShape: [24, 1], outputs: 6 };
 
 /** Runs `fn`, expects a ValidationError and returns it. */
 function rejection(fn: () => unknown): ValidationError {
@@ -26,10 +29,18 @@ function rejection(fn: () => unknown): ValidationError {
 }
 
 describe('familiesFor', () => {
-  it('offers mlp for everything, cnn only for images, rnn and transformer for ordered data', () => {
+  it('offers mlp for everything, and cnn, rnn and transformer for ordered data', () => {
     expect(familiesFor(tabular)).toEqual(['mlp']);
-    expect(familiesFor(image)).toEqual(['mlp', 'cnn', 'rnn', 'transformer']);
-    expect(familiesFor({ kind: 'text', task: 'classification', inputShape: [32], outputs: 2, vocabSize: 100 })).toEqual(['mlp', 'rnn', 'transformer']);
+    for (const spec of [image, text, sequence, series]) expect(familiesFor(spec)).toEqual(['mlp', 'cnn', 'rnn', 'transformer']);
+  });
+
+  it('refuses a cnn for a table, and for sequences too short to pool, saying why', () => {
+    expect(rejection(() => buildSpace({ families: ['cnn'] }, tabular)).message).toBe(
+      'search.families[0]: "cnn" needs ordered inputs (images, text, sequences or time series); dataset is tabular',
+    );
+    expect(rejection(() => buildSpace({ families: ['cnn'] }, { ...series, inputShape: [1, 3] })).message).toBe(
+      'search.families[0]: "cnn" needs at least 2 steps (or pixels a side) to pool; dataset has shape [1, 3]',
+    );
   });
 
   it('refuses a transformer for a table, saying why', () => {
@@ -38,9 +49,12 @@ describe('familiesFor', () => {
     expect(error.message).toContain('needs ordered inputs');
   });
 
-  it('samples an embedding width for an rnn only when the inputs are tokens', () => {
-    expect(defaultSpace('rnn', image).embeddingDim).toBeUndefined();
-    expect(defaultSpace('rnn', { kind: 'text', task: 'classification', inputShape: [32], outputs: 2, vocabSize: 100 }).embeddingDim).toBeDefined();
+  it('samples an embedding width for an rnn or a cnn only when the inputs are tokens', () => {
+    for (const family of ['rnn', 'cnn'] as const) {
+      expect(defaultSpace(family, image).embeddingDim).toBeUndefined();
+      expect(defaultSpace(family, sequence).embeddingDim).toBeUndefined();
+      expect(defaultSpace(family, text).embeddingDim).toEqual({ type: 'int', low: 16, high: 128, log: true });
+    }
   });
 });
 
@@ -54,9 +68,18 @@ describe('defaultSpace', () => {
     }
   });
 
+  it('searches class weights for classification only', () => {
+    for (const spec of [tabular, image, text]) {
+      for (const family of familiesFor(spec)) expect(defaultSpace(family, spec).classWeight).toEqual({ type: 'categorical', choices: ['none', 'balanced'] });
+    }
+    for (const spec of [sequence, series, { ...tabular, task: 'regression' as const, outputs: 1 }]) {
+      for (const family of familiesFor(spec)) expect(defaultSpace(family, spec).classWeight).toBeUndefined();
+    }
+  });
+
   it('keeps the architecture ranges small', () => {
     expect(Object.keys(defaultSpace('mlp', tabular)).sort()).toEqual(
-      ['activation', 'batchNorm', 'batchSize', 'dropout', 'layers', 'learningRate', 'optimizer', 'units'],
+      ['activation', 'batchNorm', 'batchSize', 'classWeight', 'dropout', 'layers', 'learningRate', 'optimizer', 'units'],
     );
     expect(defaultSpace('mlp', tabular).units).toEqual({ type: 'int', low: 16, high: 256, log: true });
     const cnn = defaultSpace('cnn', image);
@@ -69,8 +92,15 @@ describe('defaultSpace', () => {
     expect(defaultSpace('cnn', { ...image, inputShape: [5, 5, 1] }).blocks).toBe(1);
   });
 
+  it('gives a 1-D cnn up to 3 blocks, as many as leave 2 steps, and more filters', () => {
+    expect(defaultSpace('cnn', text).blocks).toEqual({ type: 'int', low: 1, high: 3 });
+    expect(defaultSpace('cnn', sequence).blocks).toEqual({ type: 'int', low: 1, high: 2 });
+    expect(defaultSpace('cnn', { ...series, inputShape: [3, 1] }).blocks).toBe(1);
+    expect(defaultSpace('cnn', series).filters).toEqual({ type: 'int', low: 16, high: 64, log: true });
+  });
+
   it('passes its own schema, so defaults can never be invalid', () => {
-    for (const spec of [tabular, image]) {
+    for (const spec of [tabular, image, text, sequence, series]) {
       for (const family of familiesFor(spec)) {
         for (const [name, value] of Object.entries(defaultSpace(family, spec))) {
           expect(() => parseParamSpec(`search.space.${family}.${name}`, value)).not.toThrow();
@@ -80,7 +110,7 @@ describe('defaultSpace', () => {
   });
 
   it('refuses a family that does not fit', () => {
-    expect(rejection(() => defaultSpace('cnn', tabular)).message).toContain('needs image data');
+    expect(rejection(() => defaultSpace('cnn', tabular)).message).toContain('needs ordered inputs');
   });
 });
 
@@ -108,7 +138,7 @@ describe('buildSpace: families', () => {
   it('rejects a family that does not fit the data, saying why', () => {
     const error = rejection(() => buildSpace({ families: ['mlp', 'cnn'] }, tabular));
     expect(error.field).toBe('search.families[1]');
-    expect(error.message).toBe('search.families[1]: "cnn" needs image data; dataset is tabular');
+    expect(error.message).toBe('search.families[1]: "cnn" needs ordered inputs (images, text, sequences or time series); dataset is tabular');
   });
 
   it('rejects something that is not a list', () => {

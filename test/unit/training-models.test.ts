@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Family, Params, TaskSpec } from '../../src/domain.ts';
 import {
   buildModel,
+  checkSpaceBuildable,
   disposeModel,
   loadModel,
   predictBatch,
@@ -13,6 +14,9 @@ import {
 const tabular: TaskSpec = { kind: 'tabular', task: 'classification', inputShape: [5], outputs: 3 };
 const tabularRegression: TaskSpec = { kind: 'tabular', task: 'regression', inputShape: [5], outputs: 1 };
 const image: TaskSpec = { kind: 'image', task: 'classification', inputShape: [8, 8, 1], outputs: 4 };
+const sequence: TaskSpec = { kind: 'sequence', task: 'classification', inputShape: [12, 3], outputs: 3 };
+const forecast: TaskSpec = { kind: 'timeseries', task: 'forecasting', inputShape: [16, 2], outputs: 4 };
+const text: TaskSpec = { kind: 'text', task: 'classification', inputShape: [10], outputs: 2, vocabSize: 40 };
 
 const mlp: Params = {
   family: 'mlp', learningRate: 0.01, batchSize: 16, optimizer: 'adam',
@@ -30,10 +34,15 @@ const cases: { family: Family; params: Params; spec: TaskSpec; outputs: number }
   { family: 'mlp', params: { ...mlp, batchNorm: false, dropout: 0, activation: 'elu', optimizer: 'sgd' }, spec: image, outputs: 4 },
   { family: 'cnn', params: cnn, spec: image, outputs: 4 },
   { family: 'cnn', params: { ...cnn, kernelSize: 5, pooling: 'max', blocks: 3 }, spec: { ...image, task: 'regression', outputs: 1 }, outputs: 1 },
+  { family: 'cnn', params: cnn, spec: sequence, outputs: 3 },
+  { family: 'cnn', params: { ...cnn, blocks: 4, pooling: 'max' }, spec: forecast, outputs: 4 },
+  { family: 'cnn', params: { ...cnn, embeddingDim: 6 }, spec: text, outputs: 2 },
 ];
 
 function rows(count: number, spec: TaskSpec): Float32Array {
   const size = spec.inputShape.reduce((a, b) => a * b, 1);
+  // Token ids for text, the last positions of each row padding.
+  if (spec.vocabSize !== undefined) return Float32Array.from({ length: count * size }, (_, i) => (i % size < size - 3 ? (i * 7) % spec.vocabSize! : 0));
   return Float32Array.from({ length: count * size }, (_, i) => Math.sin(i * 0.37));
 }
 
@@ -108,13 +117,25 @@ describe('buildModel validation', () => {
     expect(() => buildModel('mlp', { ...mlp, batchSize: '16' }, tabular)).toThrow('params.batchSize: "16" must be an integer');
   });
 
-  it('rejects a cnn whose pooling would shrink the image below 1×1', () => {
-    expect(() => buildModel('cnn', { ...cnn, blocks: 4 }, image)).toThrow('params.blocks: 4 must be at most 3 for 8×8 images');
+  it('rejects a cnn whose pooling would shrink the image below 1×1, or a sequence below one step', () => {
+    expect(() => buildModel('cnn', { ...cnn, blocks: 4 }, image)).toThrow('params.blocks: 4 must be at most 3 for 8×8 images (each block halves them)');
+    expect(() => buildModel('cnn', { ...cnn, blocks: 4 }, sequence)).toThrow('params.blocks: 4 must be at most 3 for sequences of 12 steps (each block halves them)');
+    expect(() => buildModel('cnn', { ...cnn, blocks: 4 }, text)).toThrow('params.blocks: 4 must be at most 3 for sequences of 10 tokens (each block halves them)');
+  });
+
+  it('refuses, at study creation, a cnn space with more blocks than the inputs allow', () => {
+    const space = (blocks: unknown) => ({ families: ['cnn' as const], params: { cnn: { blocks } } }) as Parameters<typeof checkSpaceBuildable>[0];
+    expect(() => checkSpaceBuildable(space({ type: 'int', low: 1, high: 4 }), sequence)).toThrow(
+      'search.space.cnn.blocks: 4 must be at most 3 for sequences of 12 steps (each block halves them)',
+    );
+    expect(() => checkSpaceBuildable(space(3), text)).not.toThrow();
+    expect(() => checkSpaceBuildable(space(4), image)).toThrow('must be at most 3 for 8×8 images');
   });
 
   it('rejects a cnn on tabular data and a family mismatch', () => {
-    expect(() => buildModel('cnn', cnn, tabular)).toThrow(/spec.inputShape: \[5\] must be \[height, width, channels\]/);
+    expect(() => buildModel('cnn', cnn, tabular)).toThrow(/spec.inputShape: \[5\] must be \[height, width, channels\], \[steps, features\] or token ids/);
     expect(() => buildModel('cnn', mlp, image)).toThrow(`params.family: "mlp" must be 'cnn'`);
+    expect(() => buildModel('cnn', { ...cnn, embeddingDim: 0 }, text)).toThrow('params.embeddingDim: 0 must be an integer between 1 and 1024');
   });
 
   it('leaves no tensors behind when building fails', () => {
@@ -125,15 +146,49 @@ describe('buildModel validation', () => {
 });
 
 describe('mlp on token inputs', () => {
-  it('embeds the ids and averages them instead of treating ids as magnitudes', () => {
+  it('embeds the ids and averages them over the tokens instead of treating ids as magnitudes', () => {
     const spec = { kind: 'text' as const, task: 'classification' as const, inputShape: [12], outputs: 3, vocabSize: 50 };
     const params = { family: 'mlp', layers: 1, units: 8, activation: 'relu', dropout: 0, batchNorm: false, learningRate: 0.01, batchSize: 16, optimizer: 'adam' };
     const model = buildModel('mlp', params, spec, 1);
     try {
-      expect(model.layers.map((l) => l.getClassName())).toEqual(['InputLayer', 'Embedding', 'GlobalAveragePooling1D', 'Dense', 'Dense']);
+      expect(model.layers.map((l) => l.getClassName())).toEqual(['InputLayer', 'Embedding', 'PaddingMask', 'MaskedMeanPooling', 'Dense', 'Dense']);
       expect(model.outputs[0]?.shape).toEqual([null, 3]);
     } finally {
       disposeModel(model);
     }
+  });
+});
+
+describe('cnn over sequences and text', () => {
+  const layersOf = (spec: TaskSpec, params: Params) => {
+    const model = buildModel('cnn', params, spec, 1);
+    try {
+      return model.layers.map((l) => l.getClassName());
+    } finally {
+      disposeModel(model);
+    }
+  };
+
+  it('convolves [steps, features] along the steps and flattens, so a forecast keeps where things happened', () => {
+    expect(layersOf(sequence, { ...cnn, blocks: 2 })).toEqual([
+      'InputLayer', 'Conv1D', 'AveragePooling1D', 'Conv1D', 'AveragePooling1D', 'Flatten', 'Dense', 'Dropout', 'Dense',
+    ]);
+  });
+
+  it('embeds token ids, masks the padding and takes the max over the tokens (Kim, 2014)', () => {
+    const classes = layersOf(text, { ...cnn, blocks: 1, pooling: 'max', embeddingDim: 6 });
+    expect(classes).toEqual([
+      'InputLayer', 'Embedding', 'PaddingMask', 'Multiply', 'Conv1D', 'Multiply', 'MaxPooling1D', 'MaxPooling1D', 'MaskedMaxPooling', 'Dense', 'Dropout', 'Dense',
+    ]);
+  });
+
+  it('reads embeddingDim for text only, defaulting to 64', () => {
+    const model = buildModel('cnn', cnn, text, 1);
+    try {
+      expect(model.layers.find((l) => l.getClassName() === 'Embedding')?.getWeights()[0]?.shape).toEqual([40, 64]);
+    } finally {
+      disposeModel(model);
+    }
+    expect(layersOf(sequence, { ...cnn, embeddingDim: 8 })).not.toContain('Embedding');
   });
 });

@@ -2,6 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { EncodedData, EpochMetrics, Params, TaskSpec } from '../../src/domain.ts';
 import {
+  buildModel,
+  commonParamsSchema,
+  disposeModel,
   loadModel,
   predictBatch,
   selectBackend,
@@ -10,6 +13,7 @@ import {
   TrialFailure,
   type TrainInput,
 } from '../../src/workers/training/index.ts';
+import { balancedClassWeights } from '../../src/workers/training/class-weights.ts';
 
 // --- tiny learnable data sets -------------------------------------------------------
 
@@ -78,6 +82,39 @@ function quadrants(rows: number, trainRows: number): { spec: TaskSpec; data: Enc
   }
   return {
     spec: { kind: 'image', task: 'classification', inputShape: [8, 8, 1], outputs: 4 },
+    data: { features, labels, rows, trainRows },
+  };
+}
+
+/** Two overlapping blobs, class 1 only every sixth row. */
+function imbalanced(rows: number, trainRows: number): { spec: TaskSpec; data: EncodedData } {
+  const next = rng(4);
+  const features = new Float32Array(rows * 2);
+  const labels = new Float32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const label = r % 6 === 5 ? 1 : 0;
+    features[r * 2] = label + gaussian(next);
+    features[r * 2 + 1] = label + gaussian(next);
+    labels[r] = label;
+  }
+  return {
+    spec: { kind: 'tabular', task: 'classification', inputShape: [2], outputs: 2 },
+    data: { features, labels, rows, trainRows },
+  };
+}
+
+/** Windows of 16 steps of a noisy sine (one feature), each followed by the 3 values to forecast. */
+function sineWindows(rows: number, trainRows: number): { spec: TaskSpec; data: EncodedData } {
+  const next = rng(5);
+  const series = Array.from({ length: rows + 19 }, (_, t) => Math.sin(t * 0.4) + 0.1 * gaussian(next));
+  const features = new Float32Array(rows * 16);
+  const labels = new Float32Array(rows * 3);
+  for (let r = 0; r < rows; r++) {
+    features.set(series.slice(r, r + 16), r * 16);
+    labels.set(series.slice(r + 16, r + 19), r * 3);
+  }
+  return {
+    spec: { kind: 'timeseries', task: 'forecasting', inputShape: [16, 1], outputs: 3 },
     data: { features, labels, rows, trainRows },
   };
 }
@@ -152,6 +189,16 @@ describe('trainTrial learns', () => {
     const result = await trainTrial(input({ spec, data, family: 'cnn', params: cnn, maxEpochs: 4 }));
     console.info(`cnn: ${((performance.now() - started) / result.epochs).toFixed(0)} ms/epoch (48 rows 8×8×1, batch 16)`);
     expect(result.history.at(-1)!['val_loss']).toBeLessThan(result.history[0]!['val_loss']!);
+  });
+
+  it('cnn forecasting on sine windows: Conv1D over the steps, one output per future step', async () => {
+    const { spec, data } = sineWindows(96, 72);
+    const params: Params = { ...cnn, blocks: 2, kernelSize: 5, pooling: 'avg', denseUnits: 16 };
+    const result = await trainTrial(
+      input({ spec, data, family: 'cnn', params, maxEpochs: 8, objective: { metric: 'val_mae', direction: 'minimize' }, targetStd: 2 }),
+    );
+    expect(Object.keys(result.history[0]!).sort()).toEqual(['loss', 'mae', 'val_loss', 'val_mae']);
+    expect(result.bestMetrics['val_mae']).toBeLessThan(result.history[0]!['val_mae']! * 0.7);
   });
 
   it('is reproducible: the same seed gives the same history', async () => {
@@ -266,6 +313,54 @@ describe('trainTrial control', () => {
     await expect(
       trainTrial(input({ spec, data, objective: { metric: 'val_accuracy', direction: 'minimize' } })),
     ).rejects.toBeInstanceOf(TrialFailure);
+  });
+});
+
+describe('trainTrial class weights', () => {
+  it("computes scikit-learn's 'balanced' weights, 1 for a class the split lacks", () => {
+    expect(balancedClassWeights([0, 0, 0, 1], 3)).toEqual({ 0: 4 / 9, 1: 4 / 3, 2: 1 });
+  });
+
+  it("reads a missing classWeight as 'none', so params stored before it still parse", () => {
+    expect(commonParamsSchema.parse({ learningRate: 0.1, batchSize: 8, optimizer: 'sgd' }).classWeight).toBe('none');
+  });
+
+  it("'balanced' weights the training loss by class, and leaves the validation metrics unweighted", async () => {
+    const { spec, data } = imbalanced(120, 96);
+    // A learning rate this small leaves the weights where the seed put them, so the epoch's
+    // losses can be recomputed from the initial model's predictions.
+    const params: Params = { ...mlp, optimizer: 'sgd', learningRate: 1e-9, batchSize: 128 };
+    const run = (classWeight: string) => trainTrial(input({ spec, data, params: { ...params, classWeight }, maxEpochs: 1 }));
+    const [plain, balanced] = [await run('none'), await run('balanced')];
+
+    const model = buildModel('mlp', params, spec, 11);
+    const probs = await predictBatch(model, data.features, data.rows, spec.inputShape);
+    disposeModel(model);
+    const losses = Array.from(data.labels, (label, r) => -Math.log(Math.min(Math.max(probs[r * 2 + label]!, 1e-7), 1 - 1e-7)));
+    const train = losses.slice(0, 96);
+    const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+    // 80 rows of class 0 and 16 of class 1: weights 96 / (2·80) and 96 / (2·16).
+    const weight = [0.6, 3];
+    expect(plain.history[0]!['loss']).toBeCloseTo(mean(train), 5);
+    expect(balanced.history[0]!['loss']).toBeCloseTo(mean(train.map((l, r) => l * weight[data.labels[r]!]!)), 5);
+    expect(Math.abs(balanced.history[0]!['loss']! - plain.history[0]!['loss']!)).toBeGreaterThan(0.01);
+    expect(balanced.history[0]!['val_loss']).toBeCloseTo(mean(losses.slice(96)), 5);
+    expect(balanced.history[0]!['val_loss']).toBeCloseTo(plain.history[0]!['val_loss']!, 6);
+    expect(balanced.history[0]!['val_accuracy']).toBe(plain.history[0]!['val_accuracy']);
+  });
+
+  it('is ignored by regression', async () => {
+    const { spec, data } = linear(60, 40);
+    const base = input({ spec, data, maxEpochs: 2 });
+    const balanced = await trainTrial({ ...base, params: { ...mlp, classWeight: 'balanced' } });
+    expect(balanced.history).toEqual((await trainTrial(base)).history);
+  });
+
+  it('names an unknown classWeight', async () => {
+    const { spec, data } = blobs(60, 40);
+    await expect(trainTrial(input({ spec, data, params: { ...mlp, classWeight: 'auto' } }))).rejects.toThrow(
+      new TrialFailure(`params.classWeight: "auto" must be one of 'none', 'balanced'`),
+    );
   });
 });
 

@@ -11,7 +11,7 @@ import {
   trainTrial,
   type TrainInput,
 } from '../../src/workers/training/index.ts';
-import { LayerNorm, MultiHeadSelfAttention, PositionalEmbedding } from '../../src/workers/training/layers/index.ts';
+import { LayerNorm, MaskedMeanPooling, MultiHeadSelfAttention, PaddingMask, PositionalEmbedding } from '../../src/workers/training/layers/index.ts';
 import { predictInFreshProcess } from '../helpers/fresh-process.ts';
 
 
@@ -110,6 +110,36 @@ describe.each(['cpu', 'wasm'])('transformer on %s', (backend) => {
     }
   });
 
+  it('leaves padding keys out of the attention when given a mask, and stays finite on an all-padding row', () => {
+    const [time, dim, heads] = [4, 4, 2];
+    const ids = [[3, 5, 0, 0], [0, 0, 0, 0]];
+    const layer = new MultiHeadSelfAttention({ heads, dim, seed: 8 });
+    const values = Array.from({ length: 2 * time * dim }, (_, i) => Math.cos(i * 0.7));
+    // The same rows with other values at the padding positions of row 0.
+    const changed = values.map((v, i) => (i < time * dim && i >= 2 * dim ? v * -9 + 3 : v));
+    const [x, x2, mask] = [tf.tensor3d(values, [2, time, dim]), tf.tensor3d(changed, [2, time, dim]), new PaddingMask().apply(tf.tensor2d(ids)) as tf.Tensor];
+    try {
+      const [y, y2] = tf.tidy(() => [layer.apply([x, mask]) as tf.Tensor, layer.apply([x2, mask]) as tf.Tensor]);
+      expect(y.shape).toEqual([2, time, dim]);
+      expect(layer.computeOutputShape([[null, time, dim], [null, time, 1]])).toEqual([null, time, dim]);
+      const got = y.arraySync() as number[][][];
+      const w = layer.getWeights().map((t) => t.arraySync()) as (number[][] | number[])[];
+      const expected = attention(x.arraySync(), w, heads, ids);
+      for (let t = 0; t < time; t++) for (let d = 0; d < dim; d++) {
+        expect(got[0]![t]![d]).toBeCloseTo(expected[0]![t]![d]!, 5);
+        expect(got[1]![t]![d]).toBeCloseTo(expected[1]![t]![d]!, 5);
+      }
+      // A padding key gets no weight: what it holds does not reach the tokens' outputs.
+      const again = y2.arraySync() as number[][][];
+      for (let t = 0; t < 2; t++) for (let d = 0; d < dim; d++) expect(again[0]![t]![d]).toBeCloseTo(got[0]![t]![d]!, 6);
+      expect(y.dataSync().every(Number.isFinite)).toBe(true);
+      tf.dispose([y, y2]);
+    } finally {
+      tf.dispose([x, x2, mask]);
+      layer.dispose();
+    }
+  });
+
   it('applies attention dropout in training only', () => {
     const layer = new MultiHeadSelfAttention({ heads: 2, dim: 4, dropout: 0.5, seed: 1 });
     const x = tf.randomNormal([1, 6, 4], 0, 1, 'float32', 3);
@@ -167,11 +197,16 @@ describe.each(['cpu', 'wasm'])('transformer on %s', (backend) => {
     try {
       await model.fit(xs, ys, { epochs: 1, batchSize: 16, verbose: 0 });
       const x = data.features.slice(0, 5 * 8);
+      // Padded texts, so that the loaded model's masks are exercised: 3 and 6 tokens, and none.
+      x.fill(0, 3, 8);
+      x.fill(0, 8 + 6, 16);
+      x.fill(0, 16, 24);
       const original = await predictBatch(model, x, 5, tokens.inputShape);
       const artifact = await serializeModel(model);
       const loaded = await loadModel(artifact);
       try {
         expect(loaded.layers.map((l) => l.getClassName())).toEqual(model.layers.map((l) => l.getClassName()));
+        expect(loaded.layers.map((l) => l.getClassName())).toEqual(expect.arrayContaining(['PaddingMask', 'MaskedMeanPooling']));
         const again = await predictBatch(loaded, x, 5, tokens.inputShape);
         for (let i = 0; i < original.length; i++) expect(Math.abs(again[i]! - original[i]!)).toBeLessThan(1e-6);
       } finally {
@@ -250,6 +285,24 @@ describe('transformerBuilder', () => {
     expect(new MultiHeadSelfAttention(mhsa.getConfig() as never).getConfig()).toEqual(mhsa.getConfig());
     expect(new PositionalEmbedding(pos.getConfig() as never).getConfig()).toEqual(pos.getConfig());
     expect(new LayerNorm(norm.getConfig() as never).getConfig()).toEqual(norm.getConfig());
+    for (const layer of [new PaddingMask({ name: 'mask' }), new MaskedMeanPooling({ name: 'pool' })]) {
+      const Cls = layer.constructor as new (args: unknown) => tf.layers.Layer;
+      expect(new Cls(layer.getConfig()).getConfig()).toEqual(layer.getConfig());
+    }
+  });
+
+  it('masks token inputs only: numeric inputs keep the unmasked layers', () => {
+    const classes = (spec: TaskSpec) => {
+      const model = buildModel('transformer', params, spec, 1);
+      try {
+        return model.layers.map((l) => l.getClassName());
+      } finally {
+        disposeModel(model);
+      }
+    };
+    expect(classes(tokens)).toEqual(expect.arrayContaining(['PaddingMask', 'MaskedMeanPooling']));
+    expect(classes(steps)).not.toContain('PaddingMask');
+    expect(classes(steps)).toContain('GlobalAveragePooling1D');
   });
 
   it('adds the first T rows of the position table and refuses longer sequences', () => {
@@ -270,11 +323,17 @@ describe('transformerBuilder', () => {
   });
 });
 
-/** Plain-JS multi-head self-attention; `w` is [Wq, bq, Wk, bk, Wv, bv, Wo, bo]. */
-function attention(x: number[][][], w: (number[][] | number[])[], heads: number): number[][][] {
+/**
+ * Plain-JS multi-head self-attention; `w` is [Wq, bq, Wk, bk, Wv, bv, Wo, bo]. With `ids`,
+ * keys whose id is 0 are left out (a row with no token attends to all keys equally).
+ */
+function attention(x: number[][][], w: (number[][] | number[])[], heads: number, ids?: number[][]): number[][][] {
   const affine = (rows: number[][], k: number[][], b: number[]) => rows.map((r) => b.map((bias, j) => r.reduce((s, v, i) => s + v * k[i]![j]!, bias)));
   const [wq, bq, wk, bk, wv, bv, wo, bo] = w as [number[][], number[], number[][], number[], number[][], number[], number[][], number[]];
-  return x.map((seq) => {
+  return x.map((seq, b) => {
+    const row = ids?.[b];
+    const empty = row !== undefined && row.every((id) => id === 0);
+    const keep = (s: number) => row === undefined || empty || row[s] !== 0;
     const q = affine(seq, wq, bq);
     const k = affine(seq, wk, bk);
     const v = affine(seq, wv, bv);
@@ -284,9 +343,9 @@ function attention(x: number[][][], w: (number[][] | number[])[], heads: number)
     for (let h = 0; h < heads; h++) {
       const cols = Array.from({ length: depth }, (_, i) => h * depth + i);
       for (let t = 0; t < seq.length; t++) {
-        const scores = seq.map((_, s) => cols.reduce((a, c) => a + q[t]![c]! * k[s]![c]!, 0) / Math.sqrt(depth));
+        const scores = seq.map((_, s) => (empty ? 0 : cols.reduce((a, c) => a + q[t]![c]! * k[s]![c]!, 0) / Math.sqrt(depth)));
         const max = Math.max(...scores);
-        const exp = scores.map((s) => Math.exp(s - max));
+        const exp = scores.map((v, s) => (keep(s) ? Math.exp(v - max) : 0));
         const total = exp.reduce((a, b) => a + b, 0);
         for (const c of cols) context[t]![c] = exp.reduce((a, e, s) => a + (e / total) * v[s]![c]!, 0);
       }

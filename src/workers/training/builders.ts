@@ -20,7 +20,8 @@ const BUILDERS = {
  *
  * - classification: softmax over `spec.outputs` classes, loss `categoricalCrossentropy`
  *   (labels one-hot), metric `accuracy`;
- * - regression: one linear unit, loss `meanSquaredError`, metric `mae`.
+ * - regression: one linear unit, loss `meanSquaredError`, metric `mae`;
+ * - forecasting: `spec.outputs` linear units (one per future step), loss and metric as regression.
  *
  * The optimizer is created here, so the model does not own it: free both with
  * {@link disposeModel}.
@@ -46,7 +47,7 @@ export function buildModel(family: Family, params: Params, spec: TaskSpec, seed?
   const head =
     spec.task === 'classification'
       ? tf.layers.dense({ units: spec.outputs, activation: 'softmax', kernelInitializer: kernelInit() })
-      : tf.layers.dense({ units: 1, activation: 'linear', kernelInitializer: kernelInit() });
+      : tf.layers.dense({ units: spec.outputs, activation: 'linear', kernelInitializer: kernelInit() });
   const model = tf.model({ inputs: input, outputs: head.apply(hidden) as tf.SymbolicTensor });
   model.compile({
     optimizer: makeOptimizer(p),
@@ -95,5 +96,8 @@ function checkSpec(spec: TaskSpec): void {
   }
   if (spec.task === 'regression' && spec.outputs !== 1) {
     throw new ValidationError('spec.outputs', spec.outputs, 'must be 1 for regression');
+  }
+  if (spec.task === 'forecasting' && !(Number.isInteger(spec.outputs) && spec.outputs >= 1)) {
+    throw new ValidationError('spec.outputs', spec.outputs, 'must be the horizon, an integer >= 1, for forecasting');
   }
 }

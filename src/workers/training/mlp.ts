@@ -1,17 +1,19 @@
 import * as tf from '@tensorflow/tfjs';
 import type { FamilyBuilder } from './family.ts';
+import { MaskedMeanPooling, PaddingMask } from './layers/index.ts';
 import { mlpParamsSchema, type MlpParams } from './params.ts';
 
-/** Dense stack; image inputs are flattened first, token inputs embedded and averaged. */
+/** Dense stack; image inputs are flattened first, token inputs embedded and averaged over the tokens (padding left out). */
 export const mlpBuilder: FamilyBuilder<MlpParams> = {
   family: 'mlp',
   schema: mlpParamsSchema,
   body(input, p, spec, kernelInit) {
     let x = input;
     if (spec.vocabSize !== undefined) {
-      // Token ids: a bag of embedded words (mean over positions), as fastText does; ids are not magnitudes.
-      x = apply(tf.layers.embedding({ inputDim: spec.vocabSize, outputDim: p.units, embeddingsInitializer: kernelInit() }), x);
-      x = apply(tf.layers.globalAveragePooling1d(), x);
+      // Token ids: a bag of embedded words (mean over the words, not the padding), as fastText
+      // does; ids are not magnitudes.
+      const embedded = apply(tf.layers.embedding({ inputDim: spec.vocabSize, outputDim: p.units, embeddingsInitializer: kernelInit() }), x);
+      x = apply(new MaskedMeanPooling(), [embedded, apply(new PaddingMask(), input)]);
     } else if (spec.inputShape.length > 1) {
       x = apply(tf.layers.flatten(), x);
     }
@@ -30,6 +32,6 @@ export const mlpBuilder: FamilyBuilder<MlpParams> = {
   },
 };
 
-function apply(layer: tf.layers.Layer, x: tf.SymbolicTensor): tf.SymbolicTensor {
+function apply(layer: tf.layers.Layer, x: tf.SymbolicTensor | tf.SymbolicTensor[]): tf.SymbolicTensor {
   return layer.apply(x) as tf.SymbolicTensor;
 }

@@ -26,6 +26,13 @@ export const commonParamsSchema = z.object({
     .finite({ error: 'must be a finite number > 0' }),
   batchSize: int(1, 65_536),
   optimizer: oneOf(['adam', 'rmsprop', 'sgd'] as const),
+  /**
+   * Classification only: `'balanced'` weights each training row's loss by
+   * n_train / (K · count of its class), so every class weighs the same in total; `'none'`
+   * weighs rows equally. Regression and forecasting ignore it. Validation metrics are never
+   * weighted. @defaultValue 'none' (also for params stored before the option existed)
+   */
+  classWeight: oneOf(['none', 'balanced'] as const).default('none'),
 });
 
 /** A multilayer perceptron: `layers` × Dense(`units`, `activation`) [+ BatchNorm] [+ Dropout]. */
@@ -38,8 +45,15 @@ export const mlpParamsSchema = commonParamsSchema.extend({
 });
 
 /**
- * A small CNN: `blocks` × [Conv2D(`filters`·2^i, `kernelSize`, same, relu) + 2×2 `pooling`],
- * then Flatten, Dense(`denseUnits`, relu) and Dropout(`dropout`).
+ * A small CNN: `blocks` × [convolution with `filters`·2^i filters of width `kernelSize`
+ * ('same', relu) + `pooling` of size 2, stride 2], then a head, Dense(`denseUnits`, relu)
+ * and Dropout(`dropout`). Each block halves the input, so `blocks` is at most
+ * log2 of its smallest side.
+ *
+ * - images `[h, w, c]`: Conv2D blocks, Flatten head;
+ * - sequences `[steps, features]` (sequence, time series): Conv1D over the steps, Flatten head;
+ * - token ids `[sequenceLength]` (text): Embedding of width `embeddingDim`, Conv1D over the
+ *   positions, global max pooling over the non-padding positions as head (Kim, 2014).
  */
 export const cnnParamsSchema = commonParamsSchema.extend({
   blocks: int(1, 8),
@@ -48,6 +62,8 @@ export const cnnParamsSchema = commonParamsSchema.extend({
   pooling: oneOf(['max', 'avg'] as const),
   dropout,
   denseUnits: int(1, 8192),
+  /** Width of the token embedding; used for text only. @defaultValue 64 */
+  embeddingDim: int(1, 1024).default(64),
 });
 
 /**

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { Family, TaskSpec } from '../../domain.ts';
 import { ValidationError } from '../../errors.ts';
 import type { SearchSpace } from '../../search/index.ts';
+import { cnnInput, maxCnnBlocks } from './cnn.ts';
 import { cnnParamsSchema, mlpParamsSchema, rnnParamsSchema, transformerParamsSchema } from './params.ts';
 
 const SCHEMAS: Record<Family, z.ZodObject> = { mlp: mlpParamsSchema, cnn: cnnParamsSchema, rnn: rnnParamsSchema, transformer: transformerParamsSchema };
@@ -29,9 +30,10 @@ export function checkSpaceBuildable(space: SearchSpace, spec: TaskSpec): void {
         if (!result.success) throw new ValidationError(`search.space.${family}.${name}`, value, result.error.issues[0]?.message ?? 'is invalid');
       }
       if (family === 'cnn' && name === 'blocks') {
-        const maxBlocks = Math.floor(Math.log2(Math.min(spec.inputShape[0] ?? 1, spec.inputShape[1] ?? 1)));
+        const input = cnnInput(spec);
+        const maxBlocks = maxCnnBlocks(input);
         const highest = Math.max(...edges(paramSpec).map(Number));
-        if (highest > maxBlocks) throw new ValidationError(`search.space.cnn.blocks`, highest, `must be at most ${maxBlocks} for ${spec.inputShape[0]}×${spec.inputShape[1]} images (each block halves them)`);
+        if (highest > maxBlocks) throw new ValidationError(`search.space.cnn.blocks`, highest, `must be at most ${maxBlocks} for ${input.what} (each block halves them)`);
       }
     }
   }

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { EncodedData, TaskSpec } from '../../domain.ts';
 import { ValidationError } from '../../errors.ts';
 
-/** The training and validation splits as tensors; labels one-hot for classification, `[n, 1]` for regression. */
+/** The training and validation splits as tensors; labels one-hot for classification, `[n, outputs]` otherwise. */
 export interface SplitTensors {
   xTrain: tf.Tensor;
   yTrain: tf.Tensor;
@@ -19,7 +19,7 @@ export function toTensors(data: EncodedData, spec: TaskSpec): SplitTensors {
     const y =
       spec.task === 'classification'
         ? tf.oneHot(tf.tensor1d(Int32Array.from(data.labels), 'int32'), spec.outputs).toFloat()
-        : tf.tensor2d(data.labels, [rows, 1], 'float32');
+        : tf.tensor2d(data.labels, [rows, spec.outputs], 'float32');
     return {
       xTrain: x.slice(0, trainRows),
       yTrain: y.slice(0, trainRows),
@@ -52,8 +52,9 @@ function checkData(data: EncodedData, spec: TaskSpec): void {
       `must hold rows × prod(inputShape) = ${data.rows} × ${size} = ${data.rows * size} values`,
     );
   }
-  if (data.labels.length !== data.rows) {
-    throw new ValidationError('data.labels', `${data.labels.length} values`, `must hold one value per row (${data.rows})`);
+  const perRow = spec.task === 'forecasting' ? spec.outputs : 1;
+  if (data.labels.length !== data.rows * perRow) {
+    throw new ValidationError('data.labels', `${data.labels.length} values`, `must hold ${perRow} value(s) per row (${data.rows} rows)`);
   }
   if (spec.task === 'classification') {
     for (let i = 0; i < data.labels.length; i++) {

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Direction, EncodedData, EpochMetrics, Family, Metric, ModelArtifact, Params, TaskSpec } from '../../domain.ts';
 import { ValidationError } from '../../errors.ts';
 import { buildModel, disposeModel } from './builders.ts';
+import { balancedClassWeights } from './class-weights.ts';
 import { EarlyStopper } from './early-stopping.ts';
 import { parseCommonParams } from './params.ts';
 import { createRng, permutation } from '../../rng.ts';
@@ -26,7 +27,7 @@ export interface TrainInput {
   /** Seeds the initial weights and the per-epoch shuffles. Dropout masks are not seeded. */
   seed: number;
   /**
-   * Standard deviation the regression targets were divided by. When given, `mae` and
+   * Standard deviation the regression (or forecast) targets were divided by. When given, `mae` and
    * `val_mae` are reported (and early-stopped on) in the original units; losses stay in
    * standardized units. Ignored for classification.
    * @defaultValue undefined (everything in standardized units)
@@ -59,7 +60,8 @@ export interface TrainResult {
  * model.
  *
  * Per-epoch metrics: `loss`, `val_loss`, plus `accuracy`/`val_accuracy` (classification)
- * or `mae`/`val_mae` (regression). Training and validation yield to the event loop after
+ * or `mae`/`val_mae` (regression). With `params.classWeight` 'balanced' (classification),
+ * `loss` is class-weighted like the gradient; the validation metrics are not. Training and validation yield to the event loop after
  * every batch, so a worker can keep renewing its queue lock.
  *
  * Every tensor it creates is freed before it returns or throws.
@@ -70,9 +72,9 @@ export interface TrainResult {
  */
 export async function trainTrial(input: TrainInput): Promise<TrainResult> {
   const { spec, objective } = input;
-  const { split, model, batchSize, stopper } = prepare(input);
+  const { split, model, batchSize, classWeight, stopper } = prepare(input);
   const rng = createRng(input.seed);
-  const scale = spec.task === 'regression' ? (input.targetStd ?? 1) : 1;
+  const scale = spec.task === 'classification' ? 1 : (input.targetStd ?? 1);
   let bestWeights: tf.Tensor[] | undefined;
   try {
     const history: EpochMetrics[] = [];
@@ -81,7 +83,7 @@ export async function trainTrial(input: TrainInput): Promise<TrainResult> {
 
     for (let epoch = 1; epoch <= input.maxEpochs; epoch++) {
       const order = permutation(input.data.trainRows, rng);
-      const train = await fitEpoch(model, split, order, batchSize);
+      const train = await fitEpoch(model, split, order, batchSize, classWeight);
       const val = await evaluate(model, split.xVal, split.yVal, spec.task, batchSize);
       const metrics: EpochMetrics =
         spec.task === 'classification'
@@ -135,6 +137,8 @@ interface Prepared {
   split: SplitTensors;
   model: tf.LayersModel;
   batchSize: number;
+  /** Per-class loss weights for `fit`; undefined when rows weigh the same. */
+  classWeight: Record<number, number> | undefined;
   stopper: EarlyStopper;
 }
 
@@ -146,11 +150,17 @@ function prepare(input: TrainInput): Prepared {
   let split: SplitTensors | undefined;
   try {
     checkInput(input);
-    const { batchSize } = parseCommonParams(input.params);
+    const common = parseCommonParams(input.params);
     const stopper = new EarlyStopper({ ...input.earlyStopping, direction: input.objective.direction });
     split = toTensors(input.data, input.spec);
+    // After toTensors: it has checked that the labels are class indices. Regression and
+    // forecasting ignore the option (it stays valid, so one space can serve any task).
+    const classWeight =
+      input.spec.task === 'classification' && common.classWeight === 'balanced'
+        ? balancedClassWeights(input.data.labels.subarray(0, input.data.trainRows), input.spec.outputs)
+        : undefined;
     const model = buildModel(input.family, input.params, input.spec, input.seed);
-    return { split, model, batchSize, stopper };
+    return { split, model, batchSize: common.batchSize, classWeight, stopper };
   } catch (err) {
     if (split !== undefined) disposeSplit(split);
     throw err instanceof Error ? new TrialFailure(err.message, { cause: err }) : err;
@@ -161,12 +171,16 @@ function disposeSplit(split: SplitTensors): void {
   tf.dispose([split.xTrain, split.yTrain, split.xVal, split.yVal]);
 }
 
-/** Mean training loss and metric of one epoch over the rows in `order`. */
+/**
+ * Mean training loss and metric of one epoch over the rows in `order`. With `classWeight`
+ * the loss is the mean of the class-weighted row losses; the metric is never weighted.
+ */
 async function fitEpoch(
   model: tf.LayersModel,
   split: SplitTensors,
   order: Int32Array,
   batchSize: number,
+  classWeight: Record<number, number> | undefined,
 ): Promise<{ loss: number; metric: number }> {
   // Our own seeded permutation: fit's `shuffle` draws from the unseeded Math.random.
   const [x, y] = reorder(split.xTrain, split.yTrain, order);
@@ -177,6 +191,7 @@ async function fitEpoch(
       shuffle: false,
       verbose: 0,
       yieldEvery: 'batch',
+      ...(classWeight === undefined ? {} : { classWeight }),
       // No per-batch callback: reading each batch's loss back would stall a GPU backend
       // once per batch. A non-finite loss makes the epoch's mean non-finite, and the caller
       // reports the divergence after the epoch.
@@ -239,10 +254,11 @@ async function scalarOf(value: number | tf.Tensor | undefined): Promise<number> 
   return typeof value === 'number' ? value : ((await value.data())[0] ?? Number.NaN);
 }
 
-const METRIC_TASK: Record<Metric, TaskSpec['task'] | undefined> = {
+/** The tasks each metric applies to; undefined for every task. */
+const METRIC_TASKS: Record<Metric, TaskSpec['task'][] | undefined> = {
   val_loss: undefined,
-  val_accuracy: 'classification',
-  val_mae: 'regression',
+  val_accuracy: ['classification'],
+  val_mae: ['regression', 'forecasting'],
 };
 
 function checkInput(input: TrainInput): void {
@@ -251,11 +267,11 @@ function checkInput(input: TrainInput): void {
   }
   if (!Number.isFinite(input.seed)) throw new ValidationError('seed', input.seed, 'must be a finite number');
   const { metric, direction } = input.objective;
-  if (!(metric in METRIC_TASK)) {
-    throw new ValidationError('objective.metric', metric, `must be one of ${Object.keys(METRIC_TASK).join(', ')}`);
+  if (!(metric in METRIC_TASKS)) {
+    throw new ValidationError('objective.metric', metric, `must be one of ${Object.keys(METRIC_TASKS).join(', ')}`);
   }
-  const task = METRIC_TASK[metric];
-  if (task !== undefined && task !== input.spec.task) {
+  const tasks = METRIC_TASKS[metric];
+  if (tasks !== undefined && !tasks.includes(input.spec.task)) {
     throw new ValidationError('objective.metric', metric, `does not apply to a ${input.spec.task} task`);
   }
   const natural = metric === 'val_accuracy' ? 'maximize' : 'minimize';

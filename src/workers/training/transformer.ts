@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ValidationError } from '../../errors.ts';
 import type { FamilyBuilder, KernelInit } from './family.ts';
-import { LayerNorm, MultiHeadSelfAttention, PositionalEmbedding } from './layers/index.ts';
+import { LayerNorm, MaskedMeanPooling, MultiHeadSelfAttention, PaddingMask, PositionalEmbedding } from './layers/index.ts';
 import { transformerParamsSchema, type TransformerParams } from './params.ts';
 
 /**
@@ -10,6 +10,10 @@ import { transformerParamsSchema, type TransformerParams } from './params.ts';
  * [h, w, c] images; then a learned positional embedding, `blocks` post-norm encoder blocks
  * (self-attention and feed-forward, each with a residual, dropout and LayerNorm), and mean
  * pooling over positions.
+ *
+ * Token inputs are masked: no position attends to padding (id 0) and the mean pools the
+ * tokens only, so a text's prediction does not depend on how much padding follows it.
+ * Numeric inputs have no padding and no mask.
  *
  * Importing this module registers the custom layers, so saved transformers load back.
  */
@@ -21,16 +25,17 @@ export const transformerBuilder: FamilyBuilder<TransformerParams> = {
       throw new ValidationError('params.heads', p.heads, `must divide params.modelDim (${p.modelDim}) evenly, but ${p.modelDim} / ${p.heads} is not an integer`);
     }
     let x = embed(input, p, spec.inputShape, spec.vocabSize, kernelInit);
+    const mask = spec.vocabSize === undefined ? undefined : apply(new PaddingMask(), input);
     const steps = x.shape[1]!;
     x = apply(new PositionalEmbedding({ maxLength: steps, seed: seedOf(kernelInit) }), x);
     for (let i = 0; i < p.blocks; i++) {
-      const attention = apply(new MultiHeadSelfAttention({ heads: p.heads, dim: p.modelDim, seed: seedOf(kernelInit) }), x);
+      const attention = apply(new MultiHeadSelfAttention({ heads: p.heads, dim: p.modelDim, seed: seedOf(kernelInit) }), mask === undefined ? x : [x, mask]);
       x = residual(x, attention, p.dropout);
       const hidden = apply(tf.layers.dense({ units: p.ffDim, activation: 'relu', kernelInitializer: kernelInit() }), x);
       const feedForward = apply(tf.layers.dense({ units: p.modelDim, kernelInitializer: kernelInit() }), hidden);
       x = residual(x, feedForward, p.dropout);
     }
-    return apply(tf.layers.globalAveragePooling1d(), x);
+    return mask === undefined ? apply(tf.layers.globalAveragePooling1d(), x) : apply(new MaskedMeanPooling(), [x, mask]);
   },
 };
 

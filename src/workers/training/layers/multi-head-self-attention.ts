@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { glorot, onlyShape, onlyTensor, type LayerArgs } from './common.ts';
+import { checkMaskShape, glorot, MASKED_OUT, shapeAndMask, tensorAndMask, type LayerArgs } from './common.ts';
 
 /** Options of {@link MultiHeadSelfAttention}. */
 export interface MultiHeadSelfAttentionArgs extends LayerArgs {
@@ -23,6 +23,12 @@ export interface MultiHeadSelfAttentionArgs extends LayerArgs {
  * Multi-head scaled dot-product self-attention, `[batch, T, dim]` → `[batch, T, dim]`:
  * `softmax(Q Kᵀ / sqrt(dim / heads)) V` per head, heads concatenated and projected by `Wo`.
  * Q, K, V and the output are affine maps with `[dim, dim]` kernels and `[dim]` biases.
+ *
+ * Inputs are `x`, or `[x, mask]` with a `[batch, T, 1]` mask (1 = token, 0 = padding; see
+ * {@link PaddingMask}): then no query attends to a padding key (its logit gets -1e9 before
+ * the softmax). Queries at padding positions still produce outputs; pool with
+ * {@link MaskedMeanPooling} so they do not count. A row that is all padding attends
+ * uniformly, never NaN.
  *
  * Built from matMul, reshape, transpose and softmax only: tfjs's own MultiHeadAttention is
  * unexported and uses einsum, which has no gradient.
@@ -51,10 +57,11 @@ export class MultiHeadSelfAttention extends tf.layers.Layer {
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
-    const shape = onlyShape(inputShape);
+    const [shape, mask] = shapeAndMask(inputShape);
     if (shape.length !== 3 || shape[2] !== this.dim) {
       throw new Error(`MultiHeadSelfAttention: input shape is [${shape.join(', ')}], but must be [batch, steps, ${this.dim}]`);
     }
+    if (mask !== undefined) checkMaskShape('MultiHeadSelfAttention', shape, mask);
     this.projections = ['query', 'key', 'value', 'output'].map((name, i) => ({
       kernel: this.addWeight(`${name}_kernel`, [this.dim, this.dim], 'float32', glorot(this.seed, i)),
       bias: this.addWeight(`${name}_bias`, [this.dim], 'float32', tf.initializers.zeros()),
@@ -64,7 +71,7 @@ export class MultiHeadSelfAttention extends tf.layers.Layer {
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor {
     return tf.tidy(() => {
-      const x = onlyTensor(inputs);
+      const [x, mask] = tensorAndMask('MultiHeadSelfAttention', inputs);
       const [batch, steps] = x.shape as [number, number, number];
       const depth = this.dim / this.heads;
       // One [batch·T, dim] × [dim, dim] product per projection; the heads are split afterwards.
@@ -78,7 +85,13 @@ export class MultiHeadSelfAttention extends tf.layers.Layer {
       const q = tf.mul(splitHeads(project(0, rows)), 1 / Math.sqrt(depth));
       const k = splitHeads(project(1, rows));
       const v = splitHeads(project(2, rows));
-      let weights = tf.softmax(tf.matMul(q, k, false, true));
+      let logits = tf.matMul(q, k, false, true);
+      if (mask !== undefined) {
+        // [batch, T, 1] → [batch, 1, 1, T]: one shift per key, shared by every head and query.
+        const keyShift = tf.reshape(tf.mul(tf.sub(1, mask), MASKED_OUT), [batch, 1, 1, steps]);
+        logits = tf.add(logits, keyShift);
+      }
+      let weights = tf.softmax(logits);
       if (kwargs['training'] === true && this.dropout > 0) weights = tf.dropout(weights, this.dropout);
       const context = tf.transpose(tf.matMul(weights, v), [0, 2, 1, 3]);
       const output = project(3, tf.reshape<tf.Rank.R2>(context, [batch * steps, this.dim]));
@@ -87,7 +100,7 @@ export class MultiHeadSelfAttention extends tf.layers.Layer {
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
-    return inputShape;
+    return shapeAndMask(inputShape)[0];
   }
 
   override getConfig(): tf.serialization.ConfigDict {
