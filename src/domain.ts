@@ -3,8 +3,9 @@
  * Everything here is plain data that survives JSON.
  */
 
-export type DatasetKind = 'tabular' | 'image' | 'text' | 'sequence';
-export type Task = 'classification' | 'regression';
+export type DatasetKind = 'tabular' | 'image' | 'text' | 'sequence' | 'timeseries';
+/** `forecasting` predicts the next `horizon` values of a series from the `window` before them. */
+export type Task = 'classification' | 'regression' | 'forecasting';
 export type Family = 'mlp' | 'cnn' | 'rnn' | 'transformer';
 export const FAMILIES: readonly Family[] = ['mlp', 'cnn', 'rnn', 'transformer'];
 /** Families whose trials go to GPU workers while one is alive. */
@@ -21,7 +22,7 @@ export interface TaskSpec {
   task: Task;
   /** Input shape without the batch axis: `[featureDim]` for tabular, `[h, w, c]` for images. */
   inputShape: number[];
-  /** Number of classes for classification; 1 for regression. */
+  /** Number of classes for classification; 1 for regression; the horizon for forecasting. */
   outputs: number;
   /**
    * Token inputs: each input value is a token id in [0, vocabSize), 0 meaning padding,
@@ -34,7 +35,10 @@ export interface TaskSpec {
 export interface EncodedData {
   /** Row-major features, `rows × prod(inputShape)`. */
   features: Float32Array;
-  /** Class index (classification) or standardized target (regression), one per row. */
+  /**
+   * Class index (classification) or standardized target (regression), one per row;
+   * forecasting: the `outputs` standardized future values of each row (`rows × outputs`).
+   */
   labels: Float32Array;
   rows: number;
   trainRows: number;

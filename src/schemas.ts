@@ -45,6 +45,10 @@ export const studyConfigSchema = z.object({
   seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
   /** Model that the best trial is promoted to. @defaultValue the study's name */
   promoteTo: modelNameSchema.optional(),
+  /** Forecasting only (time-series datasets): steps of history each forecast reads. Required there. */
+  window: z.number().int().optional(),
+  /** Forecasting only: steps each forecast predicts. Required there. */
+  horizon: z.number().int().optional(),
 });
 
 export type StudyConfigInput = z.input<typeof studyConfigSchema>;
@@ -59,6 +63,10 @@ export const storedStudyConfigSchema = studyConfigSchema.extend({
   }),
   seed: z.number().int(),
   promoteTo: modelNameSchema,
+  /** The trivial model's score on the validation rows, computed when the study was created. */
+  baseline: z
+    .object({ method: z.enum(['majority class', 'training mean', 'last value']), metric: z.enum(['val_accuracy', 'val_mae']), value: z.number() })
+    .optional(),
 });
 export type StudyConfig = z.infer<typeof storedStudyConfigSchema>;
 

@@ -8,6 +8,7 @@ import type { Preprocessing } from './preprocessing.ts';
 import { createTabularEncoder, type Cell } from './tabular-encoder.ts';
 import { standardizeSequence, type SequenceScaling } from './sequence-scaling.ts';
 import { createTextEncoder } from './text-encoder.ts';
+import { encodeWindows } from './forecast.ts';
 import { tokenize } from './tokenize.ts';
 import { MISSING_CATEGORY, isMissingText, parseNumber } from './values.ts';
 
@@ -26,7 +27,12 @@ export interface ValuePrediction {
   value: number;
 }
 
-export type Prediction = ClassPrediction | ValuePrediction;
+export interface ForecastPrediction {
+  /** The next `horizon` values of the target, in its original units, nearest first. */
+  forecast: number[];
+}
+
+export type Prediction = ClassPrediction | ValuePrediction | ForecastPrediction;
 
 /**
  * Encodes predict instances into `instances.length × featureDim` features.
@@ -34,7 +40,8 @@ export type Prediction = ClassPrediction | ValuePrediction;
  * Tabular instances are objects keyed by column name (missing keys and null count as missing values,
  * extra keys are ignored); image instances are flat pixel arrays or nested `[h][w]` / `[h][w][c]` arrays.
  * Sequence instances are `[steps]` number arrays (one feature) or `[steps][features]` arrays, or objects
- * holding one under the training file's sequence field.
+ * holding one under the training file's sequence field. Time-series instances are the last `window` steps
+ * (see `encodeWindows`).
  * @throws ValidationError naming the instance and field, e.g. `instances[3].age`.
  */
 export function encodeInstances(pre: Preprocessing, instances: unknown[]): Float32Array {
@@ -45,6 +52,7 @@ export function encodeInstances(pre: Preprocessing, instances: unknown[]): Float
   }
   if (pre.kind === 'text') return encodeTexts(pre, instances);
   if (pre.kind === 'sequence') return encodeSequences(pre, instances);
+  if (pre.kind === 'timeseries') return encodeWindows(pre, instances);
   return pre.kind === 'tabular' ? encodeTabular(pre, instances) : encodeImages(pre, instances);
 }
 
@@ -186,17 +194,22 @@ function encodeImages(pre: Preprocessing, instances: unknown[]): Float32Array {
   return out;
 }
 
-/** Turns `count` rows of model output into labelled probabilities or de-standardized values. */
+/** Turns `count` rows of model output into labelled probabilities, de-standardized values or forecasts. */
 export function decodePredictions(pre: Preprocessing, output: Float32Array, count: number): Prediction[] {
   const classes = pre.task === 'classification' ? (pre.classes ?? []) : undefined;
-  const width = classes === undefined ? 1 : classes.length;
+  const width = classes?.length ?? (pre.task === 'forecasting' ? (pre.horizon ?? 1) : 1);
   if (output.length !== count * width) {
     throw new Error(`model output has ${output.length} values; expected ${count} × ${width}`);
   }
   const predictions: Prediction[] = [];
+  const destandardize = (v: number) => v * (pre.targetStd ?? 1) + (pre.targetMean ?? 0);
   for (let i = 0; i < count; i++) {
+    if (pre.task === 'forecasting') {
+      predictions.push({ forecast: Array.from(output.subarray(i * width, (i + 1) * width), destandardize) });
+      continue;
+    }
     if (classes === undefined) {
-      predictions.push({ value: (output[i] as number) * (pre.targetStd ?? 1) + (pre.targetMean ?? 0) });
+      predictions.push({ value: destandardize(output[i] as number) });
       continue;
     }
     let best = 0;

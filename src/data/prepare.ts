@@ -14,6 +14,7 @@ import type { ColumnSummary, DatasetSummary } from './summary.ts';
 import { fitTabular } from './tabular.ts';
 import { resolveTarget } from './target.ts';
 import { prepareText } from './text.ts';
+import { prepareTimeseries } from './timeseries.ts';
 
 /** The fraction of rows held out for validation when none is given. */
 export const DEFAULT_VALIDATION_FRACTION = 0.2;
@@ -22,11 +23,15 @@ export interface PrepareInput {
   /** The file's text: CSV, or for text and sequence datasets CSV or JSON Lines (one object per line; detected by a leading `{`). */
   csv: string;
   kind: DatasetKind;
-  /** Name of the target column. */
-  target: string;
+  /**
+   * Name of the target column (time series: the column to forecast).
+   * @defaultValue required, except for a time series with a single value column
+   */
+  target?: string;
   /**
    * @defaultValue inferred: classification for a non-numeric target or at most 20 distinct
-   * integers, else regression; always classification for images and text (the only task they support)
+   * integers, else regression; always classification for images and text (the only task they support),
+   * always forecasting for time series
    */
   task?: Task;
   /** Image only: `[h, w, c]` (or `[h, w]` for grayscale). @defaultValue a square grayscale shape when the pixel count is a perfect square */
@@ -45,24 +50,37 @@ export interface PrepareInput {
    * @defaultValue the only field besides the target; required when there are several
    */
   sequenceField?: string;
-  /** Share of rows held out for validation, in (0, 1). @defaultValue 0.2 */
+  /**
+   * Time series only: the column holding timestamps (ISO dates or numbers); rows are sorted by it.
+   * @defaultValue a column named time, date, timestamp, ds, month or year, if any; else file order
+   */
+  timeColumn?: string;
+  /** Share of rows held out for validation, in (0, 1); a time series holds out its last part. @defaultValue 0.2 */
   validationFraction?: number;
 }
+
+/** Input of a labelled dataset (every kind but a time series): its target is named and its task is not forecasting. */
+export type TargetedInput = Omit<PrepareInput, 'target' | 'task'> & { target: string; task?: 'classification' | 'regression' };
 
 export interface PreparedDataset {
   task: Task;
   kind: DatasetKind;
-  spec: TaskSpec;
+  /** What a model of this data looks like; null for a time series, whose shape comes from the study's window and horizon (see `forecastSpec`). */
+  spec: TaskSpec | null;
   encoded: EncodedData;
   summary: DatasetSummary;
   preprocessing: Preprocessing;
 }
 
 /** Parses, checks, splits and encodes a dataset. @throws ValidationError naming the field, value and rule. */
-export function prepareDataset(input: PrepareInput): PreparedDataset {
-  const { kind, seed } = input;
-  const validationFraction = input.validationFraction ?? DEFAULT_VALIDATION_FRACTION;
-  checkOptions(input, validationFraction);
+export function prepareDataset(raw: PrepareInput): PreparedDataset {
+  const { kind, seed } = raw;
+  const validationFraction = raw.validationFraction ?? DEFAULT_VALIDATION_FRACTION;
+  checkOptions(raw, validationFraction);
+  if (kind === 'timeseries') return prepareTimeseries(raw, validationFraction);
+  if (typeof raw.target !== 'string') throw new ValidationError('target', raw.target, 'must be the name of a column');
+  // checkOptions has refused forecasting for every kind but a time series.
+  const input: TargetedInput = { ...raw, target: raw.target, task: raw.task as TargetedInput['task'] };
   if (kind === 'text') return prepareText(input, validationFraction);
   if (kind === 'sequence') return prepareSequence(input, validationFraction);
 
@@ -146,16 +164,26 @@ export function prepareDataset(input: PrepareInput): PreparedDataset {
   };
 }
 
+
+const KINDS = ['tabular', 'image', 'text', 'sequence', 'timeseries'];
+const TASKS = ['classification', 'regression', 'forecasting'];
+
 function checkOptions(input: PrepareInput, validationFraction: number): void {
-  if (input.kind !== 'tabular' && input.kind !== 'image' && input.kind !== 'text' && input.kind !== 'sequence') {
-    throw new ValidationError('kind', input.kind, 'must be "tabular", "image", "text" or "sequence"');
-  }
-  if (input.task !== undefined && input.task !== 'classification' && input.task !== 'regression') {
-    throw new ValidationError('task', input.task, 'must be "classification" or "regression"');
+  if (!KINDS.includes(input.kind)) throw new ValidationError('kind', input.kind, `must be one of ${KINDS.map((k) => `"${k}"`).join(', ')}`);
+  if (input.task !== undefined && !TASKS.includes(input.task)) {
+    throw new ValidationError('task', input.task, `must be one of ${TASKS.map((t) => `"${t}"`).join(', ')}`);
   }
   if (typeof input.csv !== 'string') throw new ValidationError('file', typeof input.csv, 'must be CSV text');
-  if (typeof input.target !== 'string' || input.target.trim() === '') {
-    throw new ValidationError('target', input.target, 'must be the name of a column');
+  if (input.target !== undefined && (typeof input.target !== 'string' || input.target.trim() === '')) throw new ValidationError('target', input.target, 'must be the name of a column');
+  if (input.kind === 'timeseries' && input.task !== undefined && input.task !== 'forecasting') {
+    throw new ValidationError('task', input.task, 'must be "forecasting" for a time series (or left out); for labelled sequences use kind "sequence"');
+  }
+  if (input.kind !== 'timeseries' && input.task === 'forecasting') {
+    throw new ValidationError('task', input.task, `applies only to kind "timeseries"; a ${input.kind} dataset is classification or regression`);
+  }
+  if (input.timeColumn !== undefined && (input.kind !== 'timeseries' || typeof input.timeColumn !== 'string' || input.timeColumn.trim() === '')) {
+    const rule = input.kind === 'timeseries' ? 'must be the name of a column' : 'applies only to time series datasets';
+    throw new ValidationError('timeColumn', input.timeColumn, rule);
   }
   if (input.kind === 'image' && input.task === 'regression') {
     throw new ValidationError('task', input.task, 'is not supported for image datasets; images are classification only');

@@ -58,15 +58,25 @@ export interface Preprocessing {
   steps?: number;
   /** Sequence only: values per time step. */
   features?: number;
-  /** Sequence only: each feature's training-split mean, over all steps; `features` entries. */
+  /** Sequence: each feature's training-split mean, over all steps; `features` entries. Time series: each value column's training-period mean. */
   means?: number[];
-  /** Sequence only: each feature's training-split standard deviation (1 when constant); `features` entries. */
+  /** Sequence: each feature's training-split standard deviation (1 when constant); `features` entries. Time series: per value column. */
   stds?: number[];
+  /** Time series only: the numeric columns, in the order each step of the input window lists them. */
+  valueColumns?: string[];
+  /** Time series only: the timestamp column the rows were ordered by, if any. */
+  timeColumn?: string;
+  /** Time series only: time steps in the uploaded series. */
+  seriesLength?: number;
+  /** Time series, as served: steps of history a forecast reads (the study's `window`). */
+  window?: number;
+  /** Time series, as served: steps a forecast predicts (the study's `horizon`). */
+  horizon?: number;
   /** Classification only: labels in class-index order. */
   classes?: string[];
-  /** Regression only: the training split's target mean, to undo standardization. */
+  /** Regression and forecasting: the training split's target mean, to undo standardization. */
   targetMean?: number;
-  /** Regression only: the training split's target standard deviation (1 when constant). */
+  /** Regression and forecasting: the training split's target standard deviation (1 when constant). */
   targetStd?: number;
 }
 
@@ -78,8 +88,8 @@ const featureColumnSchema = z.discriminatedUnion('type', [
 /** Validates a stored `Preprocessing`, including the fields each kind and task require. */
 export const preprocessingSchema: z.ZodType<Preprocessing> = z
   .object({
-    kind: z.enum(['tabular', 'image', 'text', 'sequence']),
-    task: z.enum(['classification', 'regression']),
+    kind: z.enum(['tabular', 'image', 'text', 'sequence', 'timeseries']),
+    task: z.enum(['classification', 'regression', 'forecasting']),
     target: z.string(),
     columns: z.array(featureColumnSchema).min(1).optional(),
     pixels: z.object({ count: z.number().int().positive(), scale: z.number().positive() }).optional(),
@@ -92,6 +102,11 @@ export const preprocessingSchema: z.ZodType<Preprocessing> = z
     features: z.number().int().positive().optional(),
     means: z.array(z.number()).min(1).optional(),
     stds: z.array(z.number().positive()).min(1).optional(),
+    valueColumns: z.array(z.string()).min(1).optional(),
+    timeColumn: z.string().optional(),
+    seriesLength: z.number().int().positive().optional(),
+    window: z.number().int().positive().optional(),
+    horizon: z.number().int().positive().optional(),
     classes: z.array(z.string()).min(2).optional(),
     targetMean: z.number().optional(),
     targetStd: z.number().positive().optional(),
@@ -120,9 +135,15 @@ export const preprocessingSchema: z.ZodType<Preprocessing> = z
       need(pre.means !== undefined && pre.means.length === pre.features, 'means', 'must have one entry per feature');
       need(pre.stds !== undefined && pre.stds.length === pre.features, 'stds', 'must have one entry per feature');
     }
+    if (pre.kind === 'timeseries') {
+      need(pre.task === 'forecasting', 'task', 'must be forecasting for a time series');
+      need(pre.valueColumns !== undefined && pre.valueColumns.includes(pre.target), 'valueColumns', 'must list the value columns, the target among them');
+      need(pre.means !== undefined && pre.means.length === pre.valueColumns?.length, 'means', 'must have one entry per value column');
+      need(pre.stds !== undefined && pre.stds.length === pre.valueColumns?.length, 'stds', 'must have one entry per value column');
+    }
     if (pre.task === 'classification') need(pre.classes !== undefined, 'classes', 'is required for classification');
-    if (pre.task === 'regression') {
-      need(pre.targetMean !== undefined, 'targetMean', 'is required for regression');
-      need(pre.targetStd !== undefined, 'targetStd', 'is required for regression');
+    if (pre.task !== 'classification') {
+      need(pre.targetMean !== undefined, 'targetMean', `is required for ${pre.task}`);
+      need(pre.targetStd !== undefined, 'targetStd', `is required for ${pre.task}`);
     }
   });

@@ -7,7 +7,7 @@ import { ValidationError } from '../errors.ts';
 import { parseCsv, type ParsedCsv } from './csv.ts';
 import { looksLikeJsonl, parseJsonl } from './jsonl.ts';
 import { encodeLabels } from './labels.ts';
-import type { PrepareInput, PreparedDataset } from './prepare.ts';
+import type { TargetedInput, PreparedDataset } from './prepare.ts';
 import type { Preprocessing } from './preprocessing.ts';
 import { fitSequenceScaling, standardizeSequence } from './sequence-scaling.ts';
 import { splitRows } from './split.ts';
@@ -31,7 +31,7 @@ interface SequenceTable {
 }
 
 /** Reads, splits and standardizes a sequence dataset; `input` has passed `prepareDataset`'s option checks. */
-export function prepareSequence(input: PrepareInput, validationFraction: number): PreparedDataset {
+export function prepareSequence(input: TargetedInput, validationFraction: number): PreparedDataset {
   const { seed } = input;
   const table = looksLikeJsonl(input.csv) ? readJsonl(input) : readCsv(input);
   const { steps, features } = table;
@@ -81,7 +81,7 @@ export function prepareSequence(input: PrepareInput, validationFraction: number)
 }
 
 /** CSV: every column besides the target is one time step of a single feature. */
-function readCsv(input: PrepareInput): SequenceTable {
+function readCsv(input: TargetedInput): SequenceTable {
   const csv = parseCsv(input.csv);
   const targetName = input.target.trim();
   const targetIndex = csv.header.indexOf(targetName);
@@ -109,7 +109,7 @@ function readCsv(input: PrepareInput): SequenceTable {
 }
 
 /** JSON Lines: one field per record holds `[T]` or `[T][F]` numbers, the same shape on every line. */
-function readJsonl(input: PrepareInput): SequenceTable {
+function readJsonl(input: TargetedInput): SequenceTable {
   const { fields, records, lines } = parseJsonl(input.csv);
   const targetName = input.target.trim();
   if (!fields.includes(targetName)) {
@@ -165,7 +165,7 @@ function readJsonl(input: PrepareInput): SequenceTable {
   return { format: 'jsonl', sequenceField: field, target: targetName, steps, features, values, targetTable };
 }
 
-function resolveSequenceField(input: PrepareInput, fields: string[], targetName: string): string {
+function resolveSequenceField(input: TargetedInput, fields: string[], targetName: string): string {
   const others = fields.filter((field) => field !== targetName);
   if (input.sequenceField !== undefined) {
     const field = input.sequenceField.trim();

@@ -31,7 +31,7 @@ export interface RegressionTarget {
 export type ResolvedTarget = ClassificationTarget | RegressionTarget;
 
 /** Reads column `index` of `csv` as the target; every row must have a value. */
-export function resolveTarget(csv: ParsedCsv, index: number, kind: DatasetKind, requested?: Task): ResolvedTarget {
+export function resolveTarget(csv: ParsedCsv, index: number, kind: DatasetKind, requested?: Exclude<Task, 'forecasting'>): ResolvedTarget {
   const name = csv.header[index] ?? '';
   const cells = csv.rows.map((row, r) => {
     const cell = (row[index] ?? '').trim();

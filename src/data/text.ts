@@ -5,7 +5,7 @@
 import { ValidationError } from '../errors.ts';
 import { parseCsv, type ParsedCsv } from './csv.ts';
 import { looksLikeJsonl, parseJsonl } from './jsonl.ts';
-import type { PrepareInput, PreparedDataset } from './prepare.ts';
+import type { TargetedInput, PreparedDataset } from './prepare.ts';
 import type { Preprocessing } from './preprocessing.ts';
 import { splitRows } from './split.ts';
 import type { ColumnSummary, DatasetSummary, TextSummary } from './summary.ts';
@@ -31,7 +31,7 @@ interface TextTable {
 }
 
 /** Reads, splits, tokenizes and encodes a text dataset; `input` has passed `prepareDataset`'s option checks. */
-export function prepareText(input: PrepareInput, validationFraction: number): PreparedDataset {
+export function prepareText(input: TargetedInput, validationFraction: number): PreparedDataset {
   const { seed } = input;
   const table = readTextTable(input);
   const rows = table.texts.length;
@@ -100,7 +100,7 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] ?? 0;
 }
 
-function readTextTable(input: PrepareInput): TextTable {
+function readTextTable(input: TargetedInput): TextTable {
   const targetName = input.target.trim();
   const jsonl = looksLikeJsonl(input.csv);
   const what = jsonl ? 'field' : 'column';

@@ -1,9 +1,9 @@
 import type * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { decodePredictions, encodeInstances, preprocessingSchema } from '../data/index.ts';
+import { decodePredictions, encodeInstances, preprocessingSchema, studySpec } from '../data/index.ts';
 import { NotFoundError } from '../errors.ts';
 import { errorMessage, type Logger } from '../log.ts';
-import { CHAMPION, type Repository } from '../storage/index.ts';
+import { CHAMPION, type ModelVersionRecord, type Repository } from '../storage/index.ts';
 import { loadModel, predictBatch } from '../workers/training/index.ts';
 
 interface Loaded {
@@ -15,7 +15,7 @@ interface Loaded {
   disposed: boolean;
 }
 
-const servingSpecSchema = z.object({ spec: z.object({ inputShape: z.array(z.number().int().positive()) }) });
+type VersionRef = Pick<ModelVersionRecord, 'id' | 'version' | 'studyId' | 'trialId' | 'datasetId'>;
 
 /**
  * Serves the model version an alias points to. Each version is loaded once
@@ -39,7 +39,7 @@ export class Predictor {
         throw known.length ? new NotFoundError(`alias '${alias}' of model`, modelName) : new NotFoundError('model', modelName);
       }
       this.serve(`${modelName}@${alias}`, version.id, version.aliasMovedAt.getTime());
-      const loaded = await this.get(version.id, version.version, version.trialId, version.datasetId);
+      const loaded = await this.get(version);
       // Released while this request waited (the alias moved again): look the alias up afresh.
       if (loaded.disposed) continue;
       // The model runs before the first await below, so a release cannot interrupt it.
@@ -57,12 +57,12 @@ export class Predictor {
     if (previous && ![...this.served.values()].some((s) => s.versionId === previous.versionId)) this.release(previous.versionId);
   }
 
-  private get(versionId: string, version: number, trialId: string, datasetId: string): Promise<Loaded> {
-    let entry = this.versions.get(versionId);
+  private get(version: VersionRef): Promise<Loaded> {
+    let entry = this.versions.get(version.id);
     if (!entry) {
-      entry = this.load(versionId, version, trialId, datasetId);
-      this.versions.set(versionId, entry);
-      entry.catch(() => this.versions.delete(versionId));
+      entry = this.load(version);
+      this.versions.set(version.id, entry);
+      entry.catch(() => this.versions.delete(version.id));
     }
     return entry;
   }
@@ -80,19 +80,16 @@ export class Predictor {
     ).catch((err) => this.log.warn('could not release a model', { versionId, error: errorMessage(err) }));
   }
 
-  private async load(versionId: string, version: number, trialId: string, datasetId: string): Promise<Loaded> {
-    const [artifact, dataset] = await Promise.all([this.repo.trials.artifact(trialId), this.repo.datasets.get(datasetId)]);
-    if (!artifact || !dataset) throw new Error(`model version ${versionId} has lost its weights or dataset`);
+  private async load(ref: VersionRef): Promise<Loaded> {
+    const { id: versionId, version } = ref;
+    const [artifact, dataset, study] = await Promise.all([this.repo.trials.artifact(ref.trialId), this.repo.datasets.get(ref.datasetId), this.repo.studies.get(ref.studyId)]);
+    if (!artifact || !dataset || !study) throw new Error(`model version ${versionId} has lost its weights, dataset or study`);
+    // A forecaster's window and horizon are study settings, so its input shape comes from the study.
+    const forecast = { window: study.config.window, horizon: study.config.horizon };
+    const preprocessing = { ...preprocessingSchema.parse(dataset.preprocessing), ...(dataset.kind === 'timeseries' ? forecast : {}) };
     const model = await loadModel(artifact);
     this.log.info('model loaded', { versionId, version });
-    return {
-      versionId,
-      version,
-      model,
-      preprocessing: preprocessingSchema.parse(dataset.preprocessing),
-      inputShape: servingSpecSchema.parse(dataset.preprocessing).spec.inputShape,
-      disposed: false,
-    };
+    return { versionId, version, model, preprocessing, inputShape: studySpec(dataset.preprocessing, forecast).inputShape, disposed: false };
   }
 
   close(): void {

@@ -51,7 +51,7 @@ export function createTrialProcessor(deps: ProcessorDeps) {
     let stoppedFor: 'cancelled' | 'time' | 'superseded' | null = null;
     const attempt = trial.attempts;
     try {
-      const { spec, data, targetStd } = await deps.datasets.get(study.datasetId);
+      const { spec, data, targetStd } = await deps.datasets.get(study.datasetId, { window: study.config.window, horizon: study.config.horizon });
       const result = await trainTrial({
         family: trial.family as Family,
         params: trial.params,

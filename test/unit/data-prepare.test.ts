@@ -27,7 +27,7 @@ describe('prepareDataset: target and task', () => {
     const prepared = tabular(people, 'y');
     expect(prepared.task).toBe('classification');
     expect(prepared.preprocessing.classes).toEqual(['no', 'yes']);
-    expect(prepared.spec.outputs).toBe(2);
+    expect(prepared.spec?.outputs).toBe(2);
   });
 
   it('infers classification for at most 20 distinct integers, regression otherwise', () => {
@@ -86,7 +86,7 @@ describe('prepareDataset: tabular features', () => {
     expect(city?.type).toBe('categorical');
     if (city?.type !== 'categorical') return;
     expect(city.categories).toEqual(expect.arrayContaining(['paris', 'rome']));
-    expect(prepared.spec.inputShape).toEqual([1 + city.categories.length]);
+    expect(prepared.spec?.inputShape).toEqual([1 + city.categories.length]);
     const dim = prepared.summary.featureDim;
     for (let r = 0; r < prepared.encoded.rows; r++) {
       const oneHot = Array.from(prepared.encoded.features.subarray(r * dim + 1, (r + 1) * dim));
@@ -221,7 +221,7 @@ describe('prepareDataset: images', () => {
 
   it('asks for a shape when the pixel count is not a square, and checks a given one', () => {
     expectInvalid(() => image(images(12, 12)), 'shape', '12 pixel columns');
-    expect(image(images(12, 12), { shape: [2, 2, 3] }).spec.inputShape).toEqual([2, 2, 3]);
+    expect(image(images(12, 12), { shape: [2, 2, 3] }).spec?.inputShape).toEqual([2, 2, 3]);
     expectInvalid(() => image(images(12, 12), { shape: [3, 3, 1] }), 'shape', 'multiplies to 9', '12 pixel columns');
   });
 

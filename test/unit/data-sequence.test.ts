@@ -77,7 +77,7 @@ describe('sequence datasets from CSV', () => {
     const numeric = ['t0,t1,label', ...rawRows.map((row, i) => `${row[0]},${row[1]},${i * 0.5 + 0.25}`)].join('\n');
     const prepared = sequence(numeric);
     expect(prepared.task).toBe('regression');
-    expect(prepared.spec.outputs).toBe(1);
+    expect(prepared.spec?.outputs).toBe(1);
     expect(prepared.summary.split.method).toBe('random');
     expect(prepared.summary.sequence?.target).toMatchObject({ min: 0.25, max: 19.75 });
     const pre = prepared.preprocessing;
@@ -95,7 +95,7 @@ describe('sequence datasets from JSON Lines', () => {
 
   it('reads arrays of numbers as [T, 1]', () => {
     const prepared = sequence(oneD);
-    expect(prepared.spec.inputShape).toEqual([4, 1]);
+    expect(prepared.spec?.inputShape).toEqual([4, 1]);
     expect(prepared.summary.sequence).toEqual({ format: 'jsonl', field: 'series', steps: 4, features: 1 });
     expect(prepared.preprocessing.sequenceField).toBe('series');
     // The same numbers as the CSV give the same encoding.
@@ -104,7 +104,7 @@ describe('sequence datasets from JSON Lines', () => {
 
   it('reads arrays of equal-length arrays as [T, F] with per-feature statistics', () => {
     const prepared = sequence(twoD, { sequenceField: 'series' });
-    expect(prepared.spec.inputShape).toEqual([4, 3]);
+    expect(prepared.spec?.inputShape).toEqual([4, 3]);
     const { means = [], stds = [] } = prepared.preprocessing;
     expect(means).toHaveLength(3);
     expect(means[1]).toBeCloseTo((means[0] as number) * 10, 9);

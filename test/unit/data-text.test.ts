@@ -81,7 +81,7 @@ describe('prepareDataset: text', () => {
     expect(summary.text).toMatchObject({ field: 'text', format: 'csv', sequenceLength: 5, tokens: { min: 4, median: 4, p95: 5, max: 5 }, truncatedTokens: 0 });
     expect(summary.classes).toEqual([{ label: 'neg', count: 20 }, { label: 'pos', count: 20 }]);
     expect(summary.columns.map((c) => c.type)).toEqual(['text', 'target']);
-    for (const id of encoded.features) expect(Number.isInteger(id) && id >= 0 && id < (spec.vocabSize ?? 0)).toBe(true);
+    for (const id of encoded.features) expect(Number.isInteger(id) && id >= 0 && id < (spec?.vocabSize ?? 0)).toBe(true);
   });
 
   it('builds the vocabulary from the training split only: a validation-only word is <oov>', () => {
@@ -230,10 +230,10 @@ describe('the Reuters-21578 acq/crude fixture', () => {
     expect(summary.split).toMatchObject({ train: 56, validation: 14 });
     expect(preprocessing.textField).toBe('text');
     expect(preprocessing.vocabulary).toContain('oil');
-    expect(spec.inputShape[0]).toBe(summary.text?.sequenceLength);
-    expect(spec.inputShape[0]).toBeGreaterThan(100);
-    expect(spec.inputShape[0]).toBeLessThanOrEqual(256);
-    expect(encoded.features).toHaveLength(70 * (spec.inputShape[0] ?? 0));
+    expect(spec?.inputShape[0]).toBe(summary.text?.sequenceLength);
+    expect(spec?.inputShape[0]).toBeGreaterThan(100);
+    expect(spec?.inputShape[0]).toBeLessThanOrEqual(256);
+    expect(encoded.features).toHaveLength(70 * (spec?.inputShape[0] ?? 0));
     expect(summary.text?.truncatedTokens).toBeGreaterThan(0);
   });
 });

@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { mnistSampleCsv, prepareDataset, type PrepareInput } from '../../data/index.ts';
+import { isZipArchive, mnistSampleCsv, prepareDataset, prepareImageZip, type PrepareInput } from '../../data/index.ts';
 import { NotFoundError, ValidationError } from '../../errors.ts';
 import type { DatasetRecord, Repository } from '../../storage/index.ts';
+import { datasetRow } from './dataset-row.ts';
 
 export function datasetView(d: DatasetRecord) {
   return { id: d.id, name: d.name, kind: d.kind, task: d.task, target: d.target, rows: d.rows, summary: d.summary, createdAt: d.createdAt.toISOString() };
@@ -27,14 +27,17 @@ function parseNumber(field: string, text: string | undefined, rule: z.ZodNumber)
 }
 
 export interface UploadFields {
+  /** A CSV or JSONL file, or for `kind: 'image'` a zip of PNG/JPEG files in one folder per class (told apart by its first bytes or a `.zip` name). */
   file: unknown;
   name: string;
-  kind: 'tabular' | 'image';
-  target: string;
-  task?: 'classification' | 'regression';
+  kind: 'tabular' | 'image' | 'text' | 'sequence' | 'timeseries';
+  /** The label column; for an image zip, the name the folder labels go by. @defaultValue `'label'` for an image zip; otherwise see `PrepareInput.target` */
+  target?: string;
+  task?: 'classification' | 'regression' | 'forecasting';
   shape?: string;
   textField?: string;
   sequenceField?: string;
+  timeColumn?: string;
   validationFraction?: string;
   seed?: string;
 }
@@ -42,36 +45,38 @@ export interface UploadFields {
 export function datasetHandlers(repo: Repository) {
   async function store(name: string, input: PrepareInput): Promise<DatasetRecord> {
     // Everything is parsed and checked before the single write, so bad input leaves nothing behind.
-    const prepared = prepareDataset(input);
-    return repo.datasets.create({
-      id: randomUUID(),
-      name,
-      kind: prepared.kind,
-      task: prepared.task,
-      target: input.target,
-      rows: prepared.encoded.rows,
-      summary: prepared.summary,
-      preprocessing: { ...prepared.preprocessing, spec: prepared.spec, trainRows: prepared.encoded.trainRows },
-      features: prepared.encoded.features,
-      labels: prepared.encoded.labels,
-    });
+    return repo.datasets.create(datasetRow(name, prepareDataset(input)));
   }
 
   return {
     async upload(form: UploadFields) {
-      if (!(form.file instanceof File)) throw new ValidationError('file', typeof form.file === 'string' ? form.file : undefined, 'must be a CSV file sent as a multipart file field');
-      const csv = await form.file.text();
+      if (!(form.file instanceof File)) throw new ValidationError('file', typeof form.file === 'string' ? form.file : undefined, 'must be a file (CSV, JSONL, or a zip of images) sent as a multipart file field');
+      const bytes = new Uint8Array(await form.file.arrayBuffer());
+      const seed = parseNumber('seed', form.seed, z.number().int().min(0).max(2 ** 31 - 1)) ?? 0;
+      const validationFraction = parseNumber('validationFraction', form.validationFraction, z.number().min(0.05).max(0.5));
+      if (isZipArchive(bytes) || /\.zip$/i.test(form.file.name)) {
+        if (form.kind !== 'image') {
+          throw new ValidationError('file', form.file.name, `is a zip archive, but kind is "${form.kind}"; zips are for image datasets (kind=image), other kinds take CSV or JSONL`);
+        }
+        for (const field of ['textField', 'sequenceField', 'timeColumn'] as const) {
+          if (form[field] !== undefined) throw new ValidationError(field, form[field], 'does not apply to an image zip');
+        }
+        const prepared = prepareImageZip(bytes, { shape: parseShape(form.shape), seed, validationFraction, target: form.target, task: form.task, fileName: form.file.name });
+        // Parsed and checked in full above: the single write below is all or nothing.
+        return datasetView(await repo.datasets.create(datasetRow(form.name, prepared)));
+      }
       return datasetView(
         await store(form.name, {
-          csv,
+          csv: new TextDecoder().decode(bytes),
           kind: form.kind,
           target: form.target,
           task: form.task,
           shape: parseShape(form.shape),
           textField: form.textField,
           sequenceField: form.sequenceField,
-          seed: parseNumber('seed', form.seed, z.number().int().min(0).max(2 ** 31 - 1)) ?? 0,
-          validationFraction: parseNumber('validationFraction', form.validationFraction, z.number().min(0.05).max(0.5)),
+          timeColumn: form.timeColumn,
+          seed,
+          validationFraction,
         }),
       );
     },

@@ -16,15 +16,22 @@ export const datasetSchema = z
   .openapi('Dataset');
 
 export const uploadFormSchema = z.object({
-  file: z.any().openapi({ type: 'string', format: 'binary', description: 'The CSV file (or JSONL, one object per line, for text).' }),
+  file: z.any().openapi({
+    type: 'string',
+    format: 'binary',
+    description: 'CSV; JSONL (one object per line) for text and sequences; a zip of PNG/JPEG files in one folder per class for images.',
+  }),
   name: z.string().min(1).max(200),
-  kind: z.enum(['tabular', 'image', 'text', 'sequence']),
-  target: z.string().min(1).max(200).openapi({ description: "The label column's name." }),
-  task: z.enum(['classification', 'regression']).optional().openapi({ description: 'Inferred from the target column when absent.' }),
-  shape: z.string().optional().openapi({ description: 'Image shape as "h,w,c", e.g. "28,28,1".', example: '28,28,1' }),
+  kind: z.enum(['tabular', 'image', 'text', 'sequence', 'timeseries']),
+  target: z.string().min(1).max(200).optional().openapi({
+    description: "The label column's name (for time series: the column to forecast). Required, except for image zips (classes are the folder names) and time series with one value column.",
+  }),
+  task: z.enum(['classification', 'regression', 'forecasting']).optional().openapi({ description: 'Inferred from the target column when absent; always forecasting for time series.' }),
+  shape: z.string().optional().openapi({ description: 'Image shape as "h,w,c", e.g. "28,28,1". Zips are resized to it; default for zips: the first image\'s size, grayscale unless any image has colour.', example: '28,28,1' }),
   sequenceField: z.string().min(1).max(200).optional().openapi({ description: 'JSONL sequence datasets: the field holding each sequence (an array of numbers, or of equal-length arrays). Default: the only field besides the target.' }),
   textField: z.string().min(1).max(200).optional().openapi({ description: 'Text datasets: the column (CSV) or field (JSONL) holding the text. Default: the only column besides the target.' }),
-  validationFraction: z.string().optional().openapi({ description: 'Share of rows held out for validation (0.05-0.5). Default 0.2.' }),
+  timeColumn: z.string().min(1).max(200).optional().openapi({ description: 'Time series: the column holding timestamps (ISO dates or numbers); rows are ordered by it. Default: a column named time, date, timestamp, ds, month or year if there is one, else file order.' }),
+  validationFraction: z.string().optional().openapi({ description: 'Share of rows held out for validation (0.05-0.5). Default 0.2. Time series hold out the last part of the series.' }),
   seed: z.string().optional().openapi({ description: 'Seed of the shuffle and split. Default 0.' }),
 });
 

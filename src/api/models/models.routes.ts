@@ -64,14 +64,17 @@ export const predict = createRoute({
         'application/json': {
           schema: z
             .object({ instances: z.array(z.unknown()).min(1).max(10_000) })
-            .openapi({ description: 'Raw rows: feature values by column name (tabular) or pixel arrays (images).' }),
+            .openapi({
+              description:
+                'Raw inputs: objects keyed by column name (tabular), pixel arrays (images), strings (text), step arrays (sequences), or the last `window` values of a series (forecasting).',
+            }),
         },
       },
     },
   },
   responses: {
     200: {
-      description: 'One prediction per instance: the label and class probabilities, or the value',
+      description: 'One prediction per instance: `{label, probabilities}`, `{value}`, or `{forecast}` (the next `horizon` values)',
       content: { 'application/json': { schema: z.object({ predictions: z.array(z.unknown()), model: z.object({ name: z.string(), version: z.number().int(), alias: z.string() }) }) } },
     },
     404: notFound,

@@ -6,6 +6,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
 import { errorMessage, type Logger } from '../../log.ts';
 import { defaultDirection, rankByValue } from '../../ranking.ts';
 import type { StudyConfig } from '../../schemas.ts';
+import { baselineOf, studySpec, trainingData } from '../../data/index.ts';
 import { buildSpace, createSampler, familiesFor } from '../../search/index.ts';
 import { checkSpaceBuildable } from '../../workers/training/index.ts';
 import { ACTIVE_STUDY_STATES, type Repository, type StudyRecord, type TrialRecord } from '../../storage/index.ts';
@@ -24,6 +25,7 @@ export function trialView(t: TrialRecord) {
 const METRICS_FOR: Record<TaskSpec['task'], string[]> = {
   classification: ['val_accuracy', 'val_loss'],
   regression: ['val_loss', 'val_mae'],
+  forecasting: ['val_mae', 'val_loss'],
 };
 
 /** A model name made from a study name: "My digits!" → "My-digits". */
@@ -59,7 +61,8 @@ export function studyHandlers(deps: { repo: Repository; coordinator: Coordinator
     async create(body: CreateBody) {
       const dataset = await repo.datasets.get(body.datasetId);
       if (!dataset) throw new ValidationError('datasetId', body.datasetId, 'does not name an existing dataset (see GET /v1/datasets)');
-      const spec = (dataset.preprocessing as { spec: TaskSpec }).spec;
+      const forecast = { window: body.window, horizon: body.horizon };
+      const spec = studySpec(dataset.preprocessing, forecast);
       const allowed = METRICS_FOR[spec.task];
       if (!allowed.includes(body.objective.metric)) {
         throw new ValidationError('objective.metric', body.objective.metric, `is not available for ${spec.task}; use one of ${allowed.join(', ')}`);
@@ -71,6 +74,8 @@ export function studyHandlers(deps: { repo: Repository; coordinator: Coordinator
       createSampler(body.search.algorithm);
       const space = buildSpace({ families: body.search.families ?? familiesFor(spec), space: body.search.space }, spec);
       checkSpaceBuildable(space, spec);
+      const blobs = await repo.datasets.data(dataset.id);
+      if (!blobs) throw new NotFoundError('dataset', dataset.id);
       const config: StudyConfig = {
         objective: { metric: body.objective.metric, direction },
         budget: body.budget,
@@ -78,7 +83,10 @@ export function studyHandlers(deps: { repo: Repository; coordinator: Coordinator
         earlyStopping: body.earlyStopping,
         seed: body.seed ?? randomInt(2 ** 31 - 1),
         promoteTo: body.promoteTo ?? slug(body.name),
+        baseline: baselineOf(trainingData(dataset, blobs, forecast)),
       };
+      if (body.window !== undefined) config.window = body.window;
+      if (body.horizon !== undefined) config.horizon = body.horizon;
       const study = await repo.studies.create({ id: randomUUID(), name: body.name, datasetId: dataset.id, config });
       // The first trials are created now; if Redis is briefly away the coordinator's sweep enqueues them later.
       await coordinator.tick(study.id).catch((err) => deps.log.warn('first tick failed; the sweep will retry', { studyId: study.id, error: errorMessage(err) }));
