@@ -51,11 +51,24 @@ function misfit(family: Family, spec: TaskSpec): string | null {
       return null;
     }
     case 'rnn':
-    case 'transformer':
       // Sequences, text and image rows are orderings worth modelling; a table's columns are not.
-      if (spec.kind === 'tabular') return `needs ordered inputs (text, sequences or images); dataset is tabular`;
+      if (spec.kind === 'tabular') return `needs ordered inputs (text, sequences, time series or images); dataset is tabular`;
+      return null;
+    case 'transformer':
+      // A table's columns become one token each (FT-Transformer), so attention has a set to work on.
       return null;
   }
+}
+
+/**
+ * Why `family` is left out of a study that names no families, or null when it is offered.
+ * A transformer fits a table but is a poor first choice for a few columns: it is tried only when asked.
+ */
+function notByDefault(family: Family, spec: TaskSpec): string | null {
+  const why = misfit(family, spec);
+  if (why !== null) return why;
+  if (family === 'transformer' && spec.kind === 'tabular') return 'is not offered for tables unless named in search.families';
+  return null;
 }
 
 /**
@@ -71,9 +84,9 @@ function cnnSides(spec: TaskSpec): number[] | null {
   return null;
 }
 
-/** The families that can model data described by `spec`: mlp always; cnn, rnn and transformer for anything ordered (not tables). */
+/** The families a study gets when it names none: mlp always; cnn, rnn and transformer for anything ordered (a transformer on a table only when asked). */
 export function familiesFor(spec: TaskSpec): Family[] {
-  return FAMILIES.filter((family) => misfit(family, spec) === null);
+  return FAMILIES.filter((family) => notByDefault(family, spec) === null);
 }
 
 /**

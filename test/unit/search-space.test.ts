@@ -43,10 +43,15 @@ describe('familiesFor', () => {
     );
   });
 
-  it('refuses a transformer for a table, saying why', () => {
-    const error = rejection(() => buildSpace({ families: ['transformer'] }, tabular));
+  it('refuses an rnn for a table, saying why', () => {
+    const error = rejection(() => buildSpace({ families: ['rnn'] }, tabular));
     expect(error.field).toBe('search.families[0]');
     expect(error.message).toContain('needs ordered inputs');
+  });
+
+  it('offers a table only the mlp, but builds a transformer over its columns when asked', () => {
+    expect(familiesFor(tabular)).toEqual(['mlp']);
+    expect(buildSpace({ families: ['mlp', 'transformer'] }, tabular).families).toEqual(['mlp', 'transformer']);
   });
 
   it('samples an embedding width for an rnn or a cnn only when the inputs are tokens', () => {

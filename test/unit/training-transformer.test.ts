@@ -11,7 +11,7 @@ import {
   trainTrial,
   type TrainInput,
 } from '../../src/workers/training/index.ts';
-import { LayerNorm, MaskedMeanPooling, MultiHeadSelfAttention, PaddingMask, PositionalEmbedding } from '../../src/workers/training/layers/index.ts';
+import { FeatureTokenizer, LayerNorm, MaskedMeanPooling, MultiHeadSelfAttention, PaddingMask, PositionalEmbedding } from '../../src/workers/training/layers/index.ts';
 import { predictInFreshProcess } from '../helpers/fresh-process.ts';
 
 
@@ -266,9 +266,29 @@ describe('transformerBuilder', () => {
     );
   });
 
-  it('rejects tabular and other unusable input shapes', () => {
+  it('reads a table row as one token per feature, each with its own weight and bias', () => {
     const tabular: TaskSpec = { kind: 'tabular', task: 'classification', inputShape: [5], outputs: 2 };
-    expect(() => buildModel('transformer', params, tabular)).toThrow(/^spec.inputShape: \[5\] must be \[steps, features\]/);
+    const model = buildModel('transformer', params, tabular, 3);
+    try {
+      const tokenizer = model.layers.find((l) => l instanceof FeatureTokenizer)!;
+      expect(tokenizer.outputShape).toEqual([null, 5, 16]);
+      expect(model.layers.some((l) => l instanceof PositionalEmbedding)).toBe(false);
+      const [weight, bias] = tokenizer.getWeights() as [tf.Tensor, tf.Tensor];
+      expect(weight.shape).toEqual([5, 16]);
+      expect(bias.shape).toEqual([5, 16]);
+      // Token j is x_j · W_j + b_j.
+      tokenizer.setWeights([weight, tf.randomNormal([5, 16], 0, 1, 'float32', 7)]);
+      const x = tf.tensor2d([[1, -2, 0.5, 0, 3]]);
+      const tokens = tokenizer.apply(x) as tf.Tensor;
+      const expected = tf.add(tf.mul(tf.reshape(x, [1, 5, 1]), weight), tokenizer.getWeights()[1]!);
+      expect(Array.from(tokens.dataSync())).toEqual(Array.from(expected.dataSync()).map((v) => expect.closeTo(v, 5)));
+      tf.dispose([x, tokens, expected]);
+    } finally {
+      disposeModel(model);
+    }
+  });
+
+  it('rejects unusable input shapes', () => {
     expect(() => buildModel('transformer', params, { ...steps, inputShape: [2, 3, 4, 5] })).toThrow(/^spec.inputShape: \[2,3,4,5\]/);
     expect(() => buildModel('transformer', params, { ...tokens, inputShape: [4, 2] })).toThrow(
       'spec.inputShape: [4,2] must be [sequenceLength] for token inputs',

@@ -1,13 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { ValidationError } from '../../errors.ts';
 import type { FamilyBuilder, KernelInit } from './family.ts';
-import { LayerNorm, MaskedMeanPooling, MultiHeadSelfAttention, PaddingMask, PositionalEmbedding } from './layers/index.ts';
+import { FeatureTokenizer, LayerNorm, MaskedMeanPooling, MultiHeadSelfAttention, PaddingMask, PositionalEmbedding } from './layers/index.ts';
 import { transformerParamsSchema, type TransformerParams } from './params.ts';
 
 /**
  * A Transformer encoder over a sequence: token embeddings for text (`spec.vocabSize`), a
  * Dense projection of the steps for [steps, features] inputs, and of the rows for
- * [h, w, c] images; then a learned positional embedding, `blocks` post-norm encoder blocks
+ * [h, w, c] images; then a learned positional embedding. A table row ([features]) becomes
+ * one token per feature (FT-Transformer's tokenizer, whose per-feature bias stands in for
+ * the positional embedding). Then `blocks` post-norm encoder blocks
  * (self-attention and feed-forward, each with a residual, dropout and LayerNorm), and mean
  * pooling over positions.
  *
@@ -24,10 +26,10 @@ export const transformerBuilder: FamilyBuilder<TransformerParams> = {
     if (p.modelDim % p.heads !== 0) {
       throw new ValidationError('params.heads', p.heads, `must divide params.modelDim (${p.modelDim}) evenly, but ${p.modelDim} / ${p.heads} is not an integer`);
     }
-    let x = embed(input, p, spec.inputShape, spec.vocabSize, kernelInit);
+    const table = spec.vocabSize === undefined && spec.inputShape.length === 1;
+    let x = table ? apply(new FeatureTokenizer({ dim: p.modelDim, seed: seedOf(kernelInit) }), input) : embed(input, p, spec.inputShape, spec.vocabSize, kernelInit);
     const mask = spec.vocabSize === undefined ? undefined : apply(new PaddingMask(), input);
-    const steps = x.shape[1]!;
-    x = apply(new PositionalEmbedding({ maxLength: steps, seed: seedOf(kernelInit) }), x);
+    if (!table) x = apply(new PositionalEmbedding({ maxLength: x.shape[1]!, seed: seedOf(kernelInit) }), x);
     for (let i = 0; i < p.blocks; i++) {
       const attention = apply(new MultiHeadSelfAttention({ heads: p.heads, dim: p.modelDim, seed: seedOf(kernelInit) }), mask === undefined ? x : [x, mask]);
       x = residual(x, attention, p.dropout);
@@ -51,7 +53,7 @@ function embed(input: tf.SymbolicTensor, p: TransformerParams, shape: number[], 
     const [h, w, c] = shape as [number, number, number];
     x = apply(tf.layers.reshape({ targetShape: [h, w * c] }), x);
   } else if (shape.length !== 2) {
-    throw new ValidationError('spec.inputShape', shape, 'must be [steps, features], [height, width, channels] or token ids [sequenceLength] for a transformer');
+    throw new ValidationError('spec.inputShape', shape, 'must be [features], [steps, features], [height, width, channels] or token ids [sequenceLength] for a transformer');
   }
   return apply(tf.layers.dense({ units: p.modelDim, kernelInitializer: kernelInit() }), x);
 }
