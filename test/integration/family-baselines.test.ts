@@ -13,7 +13,7 @@ const fixture = (name: string) => readFileSync(join(import.meta.dirname, '../fix
 interface Case {
   family: 'mlp' | 'cnn' | 'rnn' | 'transformer';
   data: string;
-  upload: (t: TestApp) => Promise<Response>;
+  upload: (t: TestApp) => Response | Promise<Response>;
   study: Record<string, unknown>;
   /** True when the champion's value beats the baseline clearly enough. */
   beats: (value: number, baseline: number) => boolean;
