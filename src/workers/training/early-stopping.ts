@@ -23,6 +23,14 @@ export interface EarlyStopperOptions {
  *
  * Non-finite values (NaN, ±Infinity) never count as improvements.
  */
+/** An {@link EarlyStopper}'s progress as plain JSON (`best` is null before any finite value). */
+export interface EarlyStopperState {
+  best: number | null;
+  bestAt: number;
+  wait: number;
+  lastEpoch: number;
+}
+
 export class EarlyStopper {
   private readonly patience: number;
   private readonly minDelta: number;
@@ -55,6 +63,21 @@ export class EarlyStopper {
   /** The best value so far; `NaN` until a finite value has been seen. */
   get bestValue(): number {
     return this.best;
+  }
+
+  /** What a checkpoint needs to continue this stopper elsewhere; see {@link EarlyStopper.restore}. */
+  get state(): EarlyStopperState {
+    return { best: Number.isNaN(this.best) ? null : this.best, bestAt: this.bestAt, wait: this.wait, lastEpoch: this.lastEpoch };
+  }
+
+  /** A stopper with `opts` that continues from a saved {@link EarlyStopper.state}. */
+  static restore(opts: EarlyStopperOptions, state: EarlyStopperState): EarlyStopper {
+    const stopper = new EarlyStopper(opts);
+    stopper.best = state.best ?? Number.NaN;
+    stopper.bestAt = state.bestAt;
+    stopper.wait = state.wait;
+    stopper.lastEpoch = state.lastEpoch;
+    return stopper;
   }
 
   /** Records `value` for `epoch` (1-based, increasing) and says whether training should go on. */

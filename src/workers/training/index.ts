@@ -15,5 +15,6 @@ export {
 } from './params.ts';
 export { serializeModel, loadModel, predictBatch } from './serialize.ts';
 export { trainTrial, type TrainInput, type TrainResult } from './train.ts';
+export { type TrainCheckpoint } from './checkpoint.ts';
 export { TrialFailure, TrainingDivergedError } from './trial-failure.ts';
 export { checkSpaceBuildable } from './space-check.ts';

@@ -3,6 +3,7 @@ import type { Direction, EncodedData, EpochMetrics, Family, Metric, ModelArtifac
 import { ValidationError } from '../../errors.ts';
 import { buildModel, disposeModel } from './builders.ts';
 import { balancedClassWeights } from './class-weights.ts';
+import { packList, packTensors, unpackTensors, type TrainCheckpoint } from './checkpoint.ts';
 import { EarlyStopper } from './early-stopping.ts';
 import { parseCommonParams } from './params.ts';
 import { createRng, permutation } from '../../rng.ts';
@@ -34,22 +35,36 @@ export interface TrainInput {
    */
   targetStd?: number;
   /**
-   * Called after every epoch with its 1-based number and metrics (a copy). Returning
-   * `'stop'` (a cancelled or pruned trial) ends training after this epoch. Its errors
-   * end the trial and propagate.
+   * Called after every epoch with its 1-based number and metrics (a copy), and a function
+   * that captures a {@link TrainCheckpoint} of the state after this epoch (call it only when
+   * the checkpoint is wanted: it reads every weight back). Returning `'stop'` (a cancelled
+   * or pruned trial) ends training after this epoch. Its errors end the trial and propagate.
    */
-  onEpoch?: (epoch: number, metrics: EpochMetrics) => Promise<'continue' | 'stop'> | 'continue' | 'stop';
+  onEpoch?: (epoch: number, metrics: EpochMetrics, checkpoint: () => Promise<TrainCheckpoint>) => Promise<'continue' | 'stop'> | 'continue' | 'stop';
+  /**
+   * Continue from this checkpoint (same family, params, spec and data) instead of epoch 1.
+   * @defaultValue undefined (train from scratch)
+   */
+  resume?: TrainCheckpoint;
+  /**
+   * Pause after this epoch (a scheduler's rung): training returns with `stoppedBy: 'milestone'`
+   * unless it ended otherwise first. Must be below `maxEpochs` and above `resume.epoch`.
+   * @defaultValue undefined (train to `maxEpochs`)
+   */
+  stopAtEpoch?: number;
 }
 
 export interface TrainResult {
-  /** Epochs run. */
+  /** Epochs done in all, those of a resumed checkpoint included. */
   epochs: number;
   /** The 1-based epoch whose weights are in `artifact`. */
   bestEpoch: number;
   bestMetrics: EpochMetrics;
-  /** One entry per epoch run; `history[i]` is epoch `i + 1`. */
+  /** One entry per epoch run by this call; `history[i]` is epoch `firstEpoch + i`. */
   history: EpochMetrics[];
-  stoppedBy: 'maxEpochs' | 'earlyStopping' | 'callback';
+  /** 1 for a fresh start, `resume.epoch + 1` for a resumed one. */
+  firstEpoch: number;
+  stoppedBy: 'maxEpochs' | 'earlyStopping' | 'callback' | 'milestone';
   /** The model with the best epoch's weights. */
   artifact: ModelArtifact;
 }
@@ -73,16 +88,21 @@ export interface TrainResult {
 export async function trainTrial(input: TrainInput): Promise<TrainResult> {
   const { spec, objective } = input;
   const { split, model, batchSize, classWeight, stopper } = prepare(input);
-  const rng = createRng(input.seed);
   const scale = spec.task === 'classification' ? 1 : (input.targetStd ?? 1);
   let bestWeights: tf.Tensor[] | undefined;
   try {
     const history: EpochMetrics[] = [];
     let bestMetrics: EpochMetrics | undefined;
     let stoppedBy: TrainResult['stoppedBy'] = 'maxEpochs';
+    const firstEpoch = (input.resume?.epoch ?? 0) + 1;
+    if (input.resume !== undefined) {
+      bestWeights = await restore(model, input.resume);
+      bestMetrics = input.resume.bestMetrics;
+    }
 
-    for (let epoch = 1; epoch <= input.maxEpochs; epoch++) {
-      const order = permutation(input.data.trainRows, rng);
+    for (let epoch = firstEpoch; epoch <= input.maxEpochs; epoch++) {
+      // One stream per epoch, so a resumed trial shuffles as it would have without the pause.
+      const order = permutation(input.data.trainRows, createRng(epochSeed(input.seed, epoch)));
       const train = await fitEpoch(model, split, order, batchSize, classWeight);
       const val = await evaluate(model, split.xVal, split.yVal, spec.task, batchSize);
       const metrics: EpochMetrics =
@@ -101,13 +121,19 @@ export async function trainTrial(input: TrainInput): Promise<TrainResult> {
         bestWeights = snapshot(model);
         bestMetrics = metrics;
       }
-      const verdict = input.onEpoch === undefined ? 'continue' : await input.onEpoch(epoch, { ...metrics });
+      const best = { weights: bestWeights!, metrics: bestMetrics! };
+      const checkpoint = () => capture(model, epoch, stopper, best.weights, best.metrics);
+      const verdict = input.onEpoch === undefined ? 'continue' : await input.onEpoch(epoch, { ...metrics }, checkpoint);
       if (verdict === 'stop') {
         stoppedBy = 'callback';
         break;
       }
       if (early === 'stop') {
         stoppedBy = 'earlyStopping';
+        break;
+      }
+      if (epoch === input.stopAtEpoch) {
+        stoppedBy = 'milestone';
         break;
       }
     }
@@ -119,10 +145,11 @@ export async function trainTrial(input: TrainInput): Promise<TrainResult> {
     model.setWeights(bestWeights);
     const artifact = await serializeModel(model);
     return {
-      epochs: history.length,
+      epochs: firstEpoch - 1 + history.length,
       bestEpoch: stopper.bestEpoch,
       bestMetrics: { ...bestMetrics },
       history,
+      firstEpoch,
       stoppedBy,
       artifact,
     };
@@ -130,6 +157,48 @@ export async function trainTrial(input: TrainInput): Promise<TrainResult> {
     tf.dispose(bestWeights);
     disposeModel(model);
     disposeSplit(split);
+  }
+}
+
+/** The seed of epoch `epoch`'s shuffle: a different stream per epoch, derived from the trial's seed alone. */
+function epochSeed(seed: number, epoch: number): number {
+  return (Math.imul(seed >>> 0, 0x9e3779b1) ^ Math.imul(epoch, 0x85ebca6b)) >>> 0;
+}
+
+/** Puts a checkpoint's weights and optimizer slots into a freshly built model; returns the best weights. */
+async function restore(model: tf.LayersModel, checkpoint: TrainCheckpoint): Promise<tf.Tensor[]> {
+  const weights = unpackTensors(checkpoint.weights).map((w) => w.tensor);
+  const best = unpackTensors(checkpoint.best).map((w) => w.tensor);
+  try {
+    model.setWeights(weights);
+    const slots = unpackTensors(checkpoint.optimizer);
+    // setWeights keeps the slot tensors as the optimizer's variables' initial values; free the copies it made from.
+    await (model.optimizer as tf.Optimizer).setWeights(slots);
+    tf.dispose(slots.map((s) => s.tensor));
+    return best;
+  } catch (err) {
+    tf.dispose(best);
+    throw new TrialFailure(`cannot resume from the checkpoint of epoch ${checkpoint.epoch}: ${(err as Error).message}`, { cause: err });
+  } finally {
+    tf.dispose(weights);
+  }
+}
+
+async function capture(model: tf.LayersModel, epoch: number, stopper: EarlyStopper, best: tf.Tensor[], bestMetrics: EpochMetrics): Promise<TrainCheckpoint> {
+  const slots = await (model.optimizer as tf.Optimizer).getWeights();
+  try {
+    return {
+      epoch,
+      stopper: stopper.state,
+      bestEpoch: stopper.bestEpoch,
+      bestMetrics: { ...bestMetrics },
+      weights: await packList(model.getWeights()),
+      optimizer: await packTensors(slots),
+      best: await packList(best),
+    };
+  } finally {
+    // The iteration count is a new scalar; the other slots are the optimizer's own variables.
+    tf.dispose(slots.filter((s) => s.name === 'iter').map((s) => s.tensor));
   }
 }
 
@@ -151,7 +220,8 @@ function prepare(input: TrainInput): Prepared {
   try {
     checkInput(input);
     const common = parseCommonParams(input.params);
-    const stopper = new EarlyStopper({ ...input.earlyStopping, direction: input.objective.direction });
+    const options = { ...input.earlyStopping, direction: input.objective.direction };
+    const stopper = input.resume === undefined ? new EarlyStopper(options) : EarlyStopper.restore(options, input.resume.stopper);
     split = toTensors(input.data, input.spec);
     // After toTensors: it has checked that the labels are class indices. Regression and
     // forecasting ignore the option (it stays valid, so one space can serve any task).
@@ -266,6 +336,13 @@ function checkInput(input: TrainInput): void {
     throw new ValidationError('maxEpochs', input.maxEpochs, 'must be an integer >= 1');
   }
   if (!Number.isFinite(input.seed)) throw new ValidationError('seed', input.seed, 'must be a finite number');
+  const done = input.resume?.epoch ?? 0;
+  if (!Number.isInteger(done) || done < 0 || done >= input.maxEpochs) {
+    throw new ValidationError('resume.epoch', done, `must be an integer between 0 and maxEpochs - 1 = ${input.maxEpochs - 1}`);
+  }
+  if (input.stopAtEpoch !== undefined && !(Number.isInteger(input.stopAtEpoch) && input.stopAtEpoch > done && input.stopAtEpoch < input.maxEpochs)) {
+    throw new ValidationError('stopAtEpoch', input.stopAtEpoch, `must be an integer above the resumed epoch (${done}) and below maxEpochs (${input.maxEpochs})`);
+  }
   const { metric, direction } = input.objective;
   if (!(metric in METRIC_TASKS)) {
     throw new ValidationError('objective.metric', metric, `must be one of ${Object.keys(METRIC_TASKS).join(', ')}`);
