@@ -45,7 +45,11 @@ export interface EncodedData {
 }
 
 export type StudyState = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
-export type TrialState = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+/**
+ * `paused`: stopped at a scheduler's rung with a checkpoint, waiting to be promoted;
+ * `pruned`: stopped for good by a scheduler or pruner, keeping its best epoch's model.
+ */
+export type TrialState = 'queued' | 'running' | 'paused' | 'completed' | 'pruned' | 'failed' | 'cancelled';
 
 /** Per-epoch metrics as reported by a worker. */
 export type EpochMetrics = Record<string, number>;
@@ -55,4 +59,25 @@ export interface ModelArtifact {
   topology: unknown;
   weightSpecs: unknown[];
   weights: Uint8Array;
+}
+
+/**
+ * Where a trial's training stands after an epoch: enough for another job, in another process,
+ * to continue it with the same model, optimizer state and best-so-far (ASHA promotions, and
+ * trials taken over from a worker that died). Plain data; tensors are packed bytes.
+ */
+export interface TrainCheckpoint {
+  /** Epochs done; training continues with epoch `epoch + 1`. */
+  epoch: number;
+  /** The early stopper's progress (see EarlyStopper.state). */
+  stopper: { best: number | null; bestAt: number; wait: number; lastEpoch: number };
+  /** The best epoch so far and its metrics; `best` holds its weights. */
+  bestEpoch: number;
+  bestMetrics: EpochMetrics;
+  /** The model's current weights (trainable and not, e.g. BatchNorm statistics), in model order. */
+  weights: Uint8Array;
+  /** The optimizer's slots (iteration count, moments) in tfjs's `getWeights` order. */
+  optimizer: Uint8Array;
+  /** The best epoch's weights, in model order. */
+  best: Uint8Array;
 }

@@ -34,6 +34,18 @@ export const studyConfigSchema = z.object({
     families: z.array(z.string()).optional(),
     /** Per-family overrides of the default space: a distribution or a constant per parameter. */
     space: z.record(z.string(), z.unknown()).optional(),
+    /** The algorithm's options, e.g. `{ "nStartupTrials": 20 }` for tpe; checked by `createSampler`. @defaultValue the algorithm's defaults */
+    options: z.record(z.string(), z.unknown()).optional(),
+    /** Multi-fidelity scheduler: 'asha' or 'hyperband'. @defaultValue none (trials train to maxEpochs) */
+    scheduler: z.string().optional(),
+    /** Scheduler only: epochs of the first rung. @defaultValue 1 */
+    minResource: z.unknown().optional(),
+    /** Scheduler only: epochs of the last rung. @defaultValue budget.maxEpochs */
+    maxResource: z.unknown().optional(),
+    /** Scheduler only: η, the share 1/η of a rung that goes on. @defaultValue 3 */
+    reductionFactor: z.unknown().optional(),
+    /** Pruner decided at each epoch report: 'median' (or { type: 'median', ...options }). @defaultValue none */
+    pruner: z.unknown().optional(),
   }).default({ algorithm: 'random' }),
   earlyStopping: z.object({
     /** Epochs without improvement before a trial stops. @defaultValue 3 */
@@ -60,6 +72,16 @@ export const storedStudyConfigSchema = studyConfigSchema.extend({
     algorithm: z.string(),
     families: z.array(z.string()),
     space: z.unknown(),
+    /** Absent on studies stored before sampler options existed. */
+    options: z.record(z.string(), z.unknown()).optional(),
+    /** Parsed by `parseScheduling`; absent on studies stored before schedulers existed. */
+    scheduling: z
+      .object({
+        scheduler: z.enum(['asha', 'hyperband']).nullable(),
+        resources: z.object({ minResource: z.number().int(), maxResource: z.number().int(), reductionFactor: z.number().int() }).nullable(),
+        pruner: z.object({ type: z.literal('median'), nStartupTrials: z.number().int(), nWarmupSteps: z.number().int(), intervalSteps: z.number().int() }).nullable(),
+      })
+      .optional(),
   }),
   seed: z.number().int(),
   promoteTo: modelNameSchema,

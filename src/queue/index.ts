@@ -19,6 +19,14 @@ export const QUEUE_OF: Record<DeviceClass, string> = { cpu: TRIALS_QUEUE, gpu: G
 export const STUDY_EVENTS_QUEUE = 'study-events';
 
 export const trialJobSchema = z.object({ trialId: z.string().min(1), studyId: z.string().min(1) });
+
+/**
+ * The job id of a trial's current segment: the trial id for its first, and one per rung for
+ * the segments a scheduler's promotions start, so each segment is enqueued exactly once.
+ */
+export function trialJobId(trial: { id: string; rung: number }): string {
+  return trial.rung === 0 ? trial.id : `${trial.id}-r${trial.rung}`;
+}
 export type TrialJob = z.infer<typeof trialJobSchema>;
 
 export const studyEventSchema = z.object({ studyId: z.string().min(1), reason: z.string() });

@@ -12,7 +12,7 @@ export type { StudyRecord } from './studies.ts';
 export type { TrialRecord, EpochRecord, BestSoFar } from './trials.ts';
 export type { ModelVersionRecord, ModelSummary } from './models.ts';
 export { CHAMPION } from './models.ts';
-export { ACTIVE_TRIAL_STATES } from './trials.ts';
+export { ACTIVE_TRIAL_STATES, UNFINISHED_TRIAL_STATES, type RungRecord } from './trials.ts';
 export { ACTIVE_STUDY_STATES } from './studies.ts';
 
 /** Every table, grouped by resource, over one Prisma client. */

@@ -1,7 +1,14 @@
-import type { EpochMetrics, ModelArtifact, Params, TrialState } from '../domain.ts';
+import type { EpochMetrics, ModelArtifact, Params, TrainCheckpoint, TrialState } from '../domain.ts';
 import { epochMetricsSchema, parseJson } from '../schemas.ts';
 import { z } from 'zod';
 import type { Db } from './db.ts';
+
+type CheckpointRow = { epoch: number; state: string; weights: Uint8Array; optimizer: Uint8Array; best: Uint8Array };
+
+function toCheckpoint(row: CheckpointRow): TrainCheckpoint {
+  const state = parseJson(checkpointStateSchema, row.state, 'checkpoint state');
+  return { epoch: row.epoch, ...state, weights: new Uint8Array(row.weights), optimizer: new Uint8Array(row.optimizer), best: new Uint8Array(row.best) };
+}
 
 export interface TrialRecord {
   id: string;
@@ -19,6 +26,8 @@ export interface TrialRecord {
   worker: string | null;
   error: string | null;
   attempts: number;
+  /** Scheduled trials: the rung the trial trains toward, or is paused at (0 = first). */
+  rung: number;
   createdAt: Date;
   startedAt: Date | null;
   endedAt: Date | null;
@@ -27,6 +36,8 @@ export interface TrialRecord {
 export interface EpochRecord {
   epoch: number;
   metrics: EpochMetrics;
+  /** The attempt that recorded it (0 for epochs stored before attempts were recorded). */
+  attempt: number;
   at: Date;
 }
 
@@ -43,7 +54,41 @@ function toRecord(row: Row): TrialRecord {
   };
 }
 
+/** States that hold a worker slot (or wait for one): they count against a study's parallelism. */
 export const ACTIVE_TRIAL_STATES: TrialState[] = ['queued', 'running'];
+/** States that have not ended: a study with any of these is not done. */
+export const UNFINISHED_TRIAL_STATES: TrialState[] = ['queued', 'running', 'paused'];
+
+/** A trial's value at one rung of its scheduler. */
+export interface RungRecord {
+  trialId: string;
+  rung: number;
+  epoch: number;
+  value: number;
+}
+
+const checkpointStateSchema = z.object({
+  bestEpoch: z.number().int(),
+  bestMetrics: epochMetricsSchema,
+  stopper: z.object({ best: z.number().nullable(), bestAt: z.number().int(), wait: z.number().int(), lastEpoch: z.number().int() }),
+});
+
+type Tx = Parameters<Parameters<Db['$transaction']>[0]>[0];
+
+function toArtifactRow(artifact: ModelArtifact) {
+  return { topology: JSON.stringify(artifact.topology), weightSpecs: JSON.stringify(artifact.weightSpecs), weights: artifact.weights as Uint8Array<ArrayBuffer> };
+}
+
+async function saveCheckpoint(tx: Tx, trialId: string, cp: TrainCheckpoint): Promise<void> {
+  const data = {
+    epoch: cp.epoch,
+    state: JSON.stringify({ bestEpoch: cp.bestEpoch, bestMetrics: cp.bestMetrics, stopper: cp.stopper }),
+    weights: cp.weights as Uint8Array<ArrayBuffer>,
+    optimizer: cp.optimizer as Uint8Array<ArrayBuffer>,
+    best: cp.best as Uint8Array<ArrayBuffer>,
+  };
+  await tx.trialCheckpoint.upsert({ where: { trialId }, create: { trialId, ...data }, update: data });
+}
 
 /** Best-so-far summary a worker sends with each epoch. */
 export interface BestSoFar {
@@ -74,30 +119,42 @@ export function trialStore(db: Db) {
     },
     async curve(trialId: string): Promise<EpochRecord[]> {
       const rows = await db.trialEpoch.findMany({ where: { trialId }, orderBy: { epoch: 'asc' } });
-      return rows.map((r) => ({ epoch: r.epoch, metrics: parseJson(epochMetricsSchema, r.metrics, `epoch ${r.epoch} of trial ${trialId}`), at: r.createdAt }));
+      return rows.map((r) => ({ epoch: r.epoch, attempt: r.attempt, metrics: parseJson(epochMetricsSchema, r.metrics, `epoch ${r.epoch} of trial ${trialId}`), at: r.createdAt }));
     },
     /**
-     * Claims a trial for an attempt. A new attempt trains from scratch, so the
-     * previous attempt's curve is dropped in the same transaction. Returns null
-     * when the trial is no longer runnable (cancelled or already finished).
+     * Claims a trial for an attempt. The attempt continues from the trial's checkpoint when it
+     * has one (a promoted trial, or one whose worker died), else from scratch; epochs recorded
+     * after that point are dropped in the same transaction, so the curve has no gaps and no
+     * repeats. Returns null when the trial is no longer runnable (cancelled or already finished).
      */
-    async start(id: string, worker: string, backend: string): Promise<TrialRecord | null> {
+    async start(id: string, worker: string, backend: string): Promise<{ trial: TrialRecord; checkpoint: TrainCheckpoint | null } | null> {
       return db.$transaction(async (tx) => {
+        const row = await tx.trialCheckpoint.findUnique({ where: { trialId: id } });
+        const checkpoint = row === null ? null : toCheckpoint(row);
+        const resumed = checkpoint === null
+          ? { epochs: 0, value: null, metrics: null, bestEpoch: null }
+          : { epochs: checkpoint.epoch, value: checkpoint.stopper.best, metrics: JSON.stringify(checkpoint.bestMetrics), bestEpoch: checkpoint.bestEpoch };
         const { count } = await tx.trial.updateMany({
           where: { id, state: { in: ACTIVE_TRIAL_STATES } },
-          data: { state: 'running', worker, backend, startedAt: new Date(), attempts: { increment: 1 }, epochs: 0, value: null, metrics: null, bestEpoch: null },
+          data: { state: 'running', worker, backend, startedAt: new Date(), attempts: { increment: 1 }, ...resumed },
         });
         if (count === 0) return null;
-        await tx.trialEpoch.deleteMany({ where: { trialId: id } });
-        return toRecord(await tx.trial.findUniqueOrThrow({ where: { id } }));
+        await tx.trialEpoch.deleteMany({ where: { trialId: id, epoch: { gt: checkpoint?.epoch ?? 0 } } });
+        const trial = toRecord(await tx.trial.findUniqueOrThrow({ where: { id } }));
+        return { trial, checkpoint };
       });
+    },
+    /** The trial's checkpoint, if it has one. */
+    async checkpoint(trialId: string): Promise<TrainCheckpoint | null> {
+      const row = await db.trialCheckpoint.findUnique({ where: { trialId } });
+      return row === null ? null : toCheckpoint(row);
     },
     /**
      * Records one epoch of attempt `attempt` (an upsert: a repeated report
      * writes the same row) and the best so far. A stale attempt (one whose job
      * another worker has taken over) writes nothing; returns whether it wrote.
      */
-    async recordEpoch(id: string, attempt: number, epoch: number, metrics: EpochMetrics, best: BestSoFar): Promise<boolean> {
+    async recordEpoch(id: string, attempt: number, epoch: number, metrics: EpochMetrics, best: BestSoFar, checkpoint?: TrainCheckpoint): Promise<boolean> {
       const text = JSON.stringify(metrics);
       return db.$transaction(async (tx) => {
         const { count } = await tx.trial.updateMany({
@@ -105,23 +162,89 @@ export function trialStore(db: Db) {
           data: { epochs: epoch, value: best.value, bestEpoch: best.epoch, metrics: JSON.stringify(best.metrics) },
         });
         if (count === 0) return false;
-        await tx.trialEpoch.upsert({ where: { trialId_epoch: { trialId: id, epoch } }, create: { trialId: id, epoch, metrics: text }, update: { metrics: text } });
+        await tx.trialEpoch.upsert({ where: { trialId_epoch: { trialId: id, epoch } }, create: { trialId: id, epoch, attempt, metrics: text }, update: { attempt, metrics: text } });
+        // In the same transaction as the epoch, so a resumed attempt's curve and weights agree.
+        if (checkpoint !== undefined) await saveCheckpoint(tx, id, checkpoint);
         return true;
       });
     },
-    /** Finishes attempt `attempt` with its best epoch and weights; false when the trial has ended or belongs to a newer attempt. */
+    /**
+     * Pauses attempt `attempt` at rung `rung` of its scheduler: records the rung's value and
+     * the best weights so far (a trial never promoted keeps them). Its checkpoint was written
+     * with its last epoch. False when the attempt no longer owns the trial.
+     */
+    async pause(id: string, attempt: number, r: { rung: number; epoch: number; value: number; durationMs: number; artifact: ModelArtifact }): Promise<boolean> {
+      return db.$transaction(async (tx) => {
+        const { count } = await tx.trial.updateMany({
+          where: { id, state: 'running', attempts: attempt },
+          data: { state: 'paused', durationMs: r.durationMs },
+        });
+        if (count === 0) return false;
+        const rung = { epoch: r.epoch, value: r.value };
+        await tx.trialRung.upsert({ where: { trialId_rung: { trialId: id, rung: r.rung } }, create: { trialId: id, rung: r.rung, ...rung }, update: rung });
+        const artifact = toArtifactRow(r.artifact);
+        await tx.trialArtifact.upsert({ where: { trialId: id }, create: { trialId: id, ...artifact }, update: artifact });
+        return true;
+      });
+    },
+    /** Sends a paused trial on toward rung `rung`; false when another coordinator already did. */
+    async promote(id: string, rung: number): Promise<boolean> {
+      const { count } = await db.trial.updateMany({ where: { id, state: 'paused', rung: rung - 1 }, data: { state: 'queued', rung } });
+      return count === 1;
+    },
+    /**
+     * Ends every paused trial of a study: `pruned` when the study has no more use for them
+     * (they keep their best model and may still be the champion), `cancelled` with the study.
+     */
+    async endPaused(studyId: string, state: 'pruned' | 'cancelled', reason: string): Promise<number> {
+      const { count } = await db.trial.updateMany({ where: { studyId, state: 'paused' }, data: { state, error: reason, endedAt: new Date() } });
+      return count;
+    },
+    /** Every rung value recorded in a study. */
+    async rungs(studyId: string): Promise<RungRecord[]> {
+      return db.trialRung.findMany({ where: { trial: { studyId } }, select: { trialId: true, rung: true, epoch: true, value: true } });
+    },
+    /**
+     * The metrics at `epoch` of the study's trials in `states` (other than `exceptId`), for
+     * pruners that compare a trial with others at the same epoch.
+     */
+    async metricsAtEpoch(studyId: string, epoch: number, states: TrialState[], exceptId?: string): Promise<EpochMetrics[]> {
+      const rows = await db.trialEpoch.findMany({
+        where: { epoch, trial: { studyId, state: { in: states }, ...(exceptId !== undefined ? { id: { not: exceptId } } : {}) } },
+        select: { metrics: true, trialId: true },
+      });
+      return rows.map((r) => parseJson(epochMetricsSchema, r.metrics, `epoch ${epoch} of trial ${r.trialId}`));
+    },
+    /** How many trials of a study are in one of `states`. */
+    async count(studyId: string, states: TrialState[]): Promise<number> {
+      return db.trial.count({ where: { studyId, state: { in: states } } });
+    },
+    /**
+     * Finishes attempt `attempt` with its best epoch and weights, as `completed` or, when a
+     * pruner stopped it, `pruned` (with the reason); false when the trial has ended or belongs
+     * to a newer attempt.
+     */
     async complete(
       id: string,
       attempt: number,
-      r: { value: number; metrics: EpochMetrics; epochs: number; bestEpoch: number; durationMs: number; artifact: ModelArtifact },
+      r: { value: number; metrics: EpochMetrics; epochs: number; bestEpoch: number; durationMs: number; artifact: ModelArtifact; pruned?: string },
     ): Promise<boolean> {
       return db.$transaction(async (tx) => {
         const { count } = await tx.trial.updateMany({
           where: { id, state: 'running', attempts: attempt },
-          data: { state: 'completed', value: r.value, metrics: JSON.stringify(r.metrics), epochs: r.epochs, bestEpoch: r.bestEpoch, durationMs: r.durationMs, endedAt: new Date(), error: null },
+          data: {
+            state: r.pruned === undefined ? 'completed' : 'pruned',
+            value: r.value,
+            metrics: JSON.stringify(r.metrics),
+            epochs: r.epochs,
+            bestEpoch: r.bestEpoch,
+            durationMs: r.durationMs,
+            endedAt: new Date(),
+            error: r.pruned ?? null,
+          },
         });
         if (count === 0) return false;
-        const artifact = { topology: JSON.stringify(r.artifact.topology), weightSpecs: JSON.stringify(r.artifact.weightSpecs), weights: r.artifact.weights as Uint8Array<ArrayBuffer> };
+        const artifact = toArtifactRow(r.artifact);
         await tx.trialArtifact.upsert({ where: { trialId: id }, create: { trialId: id, ...artifact }, update: artifact });
         return true;
       });

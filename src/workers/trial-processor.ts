@@ -6,6 +6,7 @@ import { improves } from '../ranking.ts';
 import { ACTIVE_STUDY_STATES, type Repository, type StudyRecord } from '../storage/index.ts';
 import type { DatasetCache } from './dataset-cache.ts';
 import { trainTrial, TrialFailure } from './training/index.ts';
+import { medianPrunes, schedulerFor } from '../search/schedulers/index.ts';
 
 export interface ProcessorDeps {
   repo: Repository;
@@ -27,6 +28,18 @@ async function stopReason(repo: Repository, study: StudyRecord, trialId: string)
   return null;
 }
 
+/** Whether the median rule stops this trial at `epoch`, comparing it with the study's completed trials. */
+async function medianStops(repo: Repository, study: StudyRecord, trialId: string, epoch: number, best: number): Promise<boolean> {
+  const pruner = study.config.search.scheduling?.pruner;
+  if (!pruner) return false;
+  const { metric, direction } = study.config.objective;
+  const [others, completed] = await Promise.all([
+    repo.trials.metricsAtEpoch(study.id, epoch, ['completed'], trialId),
+    repo.trials.count(study.id, ['completed']),
+  ]);
+  return medianPrunes(epoch, best, others.map((m) => m[metric] ?? Number.NaN), completed, direction, pruner);
+}
+
 /**
  * Trains one trial from its BullMQ job. Every write is idempotent, so a job
  * that is retried or taken over after a worker died records its result once.
@@ -41,14 +54,22 @@ export function createTrialProcessor(deps: ProcessorDeps) {
       await repo.trials.end(trialId, 'cancelled', 'study ended before the trial started');
       return 'skipped';
     }
-    const trial = await repo.trials.start(trialId, deps.workerId, deps.backend);
-    if (!trial) return 'skipped';
+    const claimed = await repo.trials.start(trialId, deps.workerId, deps.backend);
+    if (!claimed) return 'skipped';
+    const { trial, checkpoint } = claimed;
     const tlog = log.child({ studyId, trial: trial.number, attempt: trial.attempts });
-    tlog.info('trial started', { family: trial.family, params: trial.params });
     const started = Date.now();
     const { objective, budget, earlyStopping, seed } = study.config;
-    let best: { value: number; epoch: number; metrics: EpochMetrics } | null = null;
-    let stoppedFor: 'cancelled' | 'time' | 'superseded' | null = null;
+    const scheduling = study.config.search.scheduling;
+    const scheduler = schedulerFor(scheduling, seed);
+    const milestones = scheduler?.milestones(trial.number);
+    // With a scheduler the trial pauses at its rung's milestone, and ends at the last one.
+    const maxEpochs = scheduling?.resources?.maxResource ?? budget.maxEpochs;
+    const stopAtEpoch = milestones !== undefined && trial.rung < milestones.length - 1 ? milestones[trial.rung] : undefined;
+    tlog.info(checkpoint ? 'trial resumed' : 'trial started', { family: trial.family, params: trial.params, fromEpoch: (checkpoint?.epoch ?? 0) + 1, ...(stopAtEpoch ? { pauseAt: stopAtEpoch } : {}) });
+    let best: { value: number; epoch: number; metrics: EpochMetrics } | null =
+      checkpoint && checkpoint.stopper.best !== null ? { value: checkpoint.stopper.best, epoch: checkpoint.bestEpoch, metrics: checkpoint.bestMetrics } : null;
+    let stoppedFor: 'cancelled' | 'time' | 'superseded' | 'pruned' | null = null;
     const attempt = trial.attempts;
     try {
       const { spec, data, targetStd } = await deps.datasets.get(study.datasetId, { window: study.config.window, horizon: study.config.horizon });
@@ -58,16 +79,23 @@ export function createTrialProcessor(deps: ProcessorDeps) {
         spec,
         data,
         targetStd,
-        maxEpochs: budget.maxEpochs,
+        maxEpochs,
         earlyStopping,
         objective: { metric: objective.metric, direction: objective.direction },
         seed: seed + trial.number,
-        onEpoch: async (epoch, metrics) => {
+        ...(checkpoint ? { resume: checkpoint } : {}),
+        ...(stopAtEpoch !== undefined ? { stopAtEpoch } : {}),
+        onEpoch: async (epoch, metrics, capture) => {
           const value = metrics[objective.metric];
           if (value !== undefined && (best === null || improves(value, best.value, objective.direction))) best = { value, epoch, metrics };
-          // A failed write here ends the attempt (it is retried): an epoch must not go unrecorded.
-          if (best && !(await repo.trials.recordEpoch(trialId, attempt, epoch, metrics, best))) {
+          // Every epoch is checkpointed with its record, so a takeover or a promotion continues from here.
+          // A failed write ends the attempt (it is retried): an epoch must not go unrecorded.
+          if (best && !(await repo.trials.recordEpoch(trialId, attempt, epoch, metrics, best, await capture()))) {
             stoppedFor = 'superseded';
+            return 'stop';
+          }
+          if (best && scheduling?.pruner && (await medianStops(repo, study, trialId, epoch, best.value))) {
+            stoppedFor = 'pruned';
             return 'stop';
           }
           // Progress is informational and the stop check can wait an epoch: a blip in either must not cost the attempt.
@@ -79,7 +107,8 @@ export function createTrialProcessor(deps: ProcessorDeps) {
           return stoppedFor ? 'stop' : 'continue';
         },
       });
-      const durationMs = Date.now() - started;
+      // A resumed trial's time adds to what its earlier segments took.
+      const durationMs = Date.now() - started + (checkpoint ? (trial.durationMs ?? 0) : 0);
       if (stoppedFor === 'superseded') {
         tlog.warn('another worker has taken this trial over; dropping this attempt');
         return 'superseded';
@@ -91,11 +120,18 @@ export function createTrialProcessor(deps: ProcessorDeps) {
       }
       const value = result.bestMetrics[objective.metric];
       if (value === undefined) throw new TrialFailure(`training reported no ${objective.metric}`);
-      if (!(await repo.trials.complete(trialId, attempt, { value, metrics: result.bestMetrics, epochs: result.epochs, bestEpoch: result.bestEpoch, durationMs, artifact: result.artifact }))) {
+      if (result.stoppedBy === 'milestone') {
+        if (!(await repo.trials.pause(trialId, attempt, { rung: trial.rung, epoch: result.epochs, value, durationMs, artifact: result.artifact }))) return 'superseded';
+        tlog.info('trial paused at its rung', { rung: trial.rung, epoch: result.epochs, value });
+        return 'paused';
+      }
+      const pruned = stoppedFor === 'pruned' ? `pruned by the median rule at epoch ${result.epochs}` : undefined;
+      if (!(await repo.trials.complete(trialId, attempt, { value, metrics: result.bestMetrics, epochs: result.epochs, bestEpoch: result.bestEpoch, durationMs, artifact: result.artifact, ...(pruned ? { pruned } : {}) }))) {
         tlog.warn('trial already ended or taken over; this result is not recorded');
         return 'superseded';
       }
-      tlog.info('trial completed', { value, epochs: result.epochs, bestEpoch: result.bestEpoch, durationMs, stoppedBy: stoppedFor === 'time' ? 'timeLimit' : result.stoppedBy });
+      if (pruned) tlog.info('trial pruned', { value, epochs: result.epochs });
+      else tlog.info('trial completed', { value, epochs: result.epochs, bestEpoch: result.bestEpoch, durationMs, stoppedBy: stoppedFor === 'time' ? 'timeLimit' : result.stoppedBy });
       return 'completed';
     } catch (err) {
       const message = errorMessage(err);

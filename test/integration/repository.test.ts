@@ -52,9 +52,9 @@ describe.each(PROVIDERS)('repository on %s', (provider) => {
     expect(await repo.trials.create({ id: randomUUID(), studyId: study.id, number: 0, family: 'mlp', params: { family: 'mlp' } })).toBeNull();
 
     const best = { value: 0.5, epoch: 1, metrics: { val_accuracy: 0.5 } };
-    expect((await repo.trials.start(t!.id, 'w1', 'cpu'))?.attempts).toBe(1);
+    expect((await repo.trials.start(t!.id, 'w1', 'cpu'))?.trial.attempts).toBe(1);
     // A second worker takes the trial over: the first attempt's reports no longer count.
-    expect((await repo.trials.start(t!.id, 'w2', 'cpu'))?.attempts).toBe(2);
+    expect((await repo.trials.start(t!.id, 'w2', 'cpu'))?.trial.attempts).toBe(2);
     expect(await repo.trials.recordEpoch(t!.id, 1, 1, { val_accuracy: 0.9 }, best)).toBe(false);
     expect(await repo.trials.recordEpoch(t!.id, 2, 1, { val_accuracy: 0.5 }, best)).toBe(true);
     expect(await repo.trials.recordEpoch(t!.id, 2, 1, { val_accuracy: 0.5 }, best)).toBe(true);
@@ -66,6 +66,8 @@ describe.each(PROVIDERS)('repository on %s', (provider) => {
     expect(await repo.trials.start(t!.id, 'w2', 'cpu')).toBeNull();
     expect(await repo.trials.curve(t!.id)).toHaveLength(1);
     expect([...(await repo.trials.artifact(t!.id))!.weights]).toEqual([1, 2]);
+
+    await checkpointsContract(repo, study.id);
 
     const promote = (studyId: string) =>
       repo.models.promoteStudy({ modelName: 'demo', studyId, trialId: t!.id, datasetId, family: 'mlp', metrics: { val_accuracy: 0.5 }, message: (v) => `promoted as v${v}` });
@@ -84,3 +86,56 @@ describe.each(PROVIDERS)('repository on %s', (provider) => {
     expect(await repo.models.list()).toMatchObject([{ name: 'demo', versions: 1, aliases: { champion: 1 } }]);
   });
 });
+
+/**
+ * Checkpoints, rungs and pauses (ASHA) as the repository stores them: a paused trial is
+ * promoted once, resumes from its checkpoint with its curve intact, and a takeover after a
+ * crash resumes from the last checkpointed epoch, never from epoch 1.
+ */
+async function checkpointsContract(repo: Repository, studyId: string): Promise<void> {
+  const t = (await repo.trials.create({ id: randomUUID(), studyId, number: 1, family: 'mlp', params: { family: 'mlp' } }))!;
+  const cp = (epoch: number) => ({
+    epoch,
+    stopper: { best: 0.1 * epoch, bestAt: epoch, wait: 0, lastEpoch: epoch },
+    bestEpoch: epoch,
+    bestMetrics: { val_accuracy: 0.1 * epoch },
+    weights: new Uint8Array([epoch, 1]),
+    optimizer: new Uint8Array([epoch, 2]),
+    best: new Uint8Array([epoch, 3]),
+  });
+  const record = (attempt: number, epoch: number) =>
+    repo.trials.recordEpoch(t.id, attempt, epoch, { val_accuracy: 0.1 * epoch }, { value: 0.1 * epoch, epoch, metrics: { val_accuracy: 0.1 * epoch } }, cp(epoch));
+  const artifact = { topology: {}, weightSpecs: [], weights: new Uint8Array([9]) };
+
+  const first = (await repo.trials.start(t.id, 'w1', 'cpu'))!;
+  expect(first.checkpoint).toBeNull();
+  expect(await record(1, 1)).toBe(true);
+  expect(await record(1, 2)).toBe(true);
+  expect(await repo.trials.pause(t.id, 1, { rung: 0, epoch: 2, value: 0.2, durationMs: 5, artifact })).toBe(true);
+  expect(await repo.trials.get(t.id)).toMatchObject({ state: 'paused', rung: 0, durationMs: 5 });
+  expect(await repo.trials.rungs(studyId)).toEqual([{ trialId: t.id, rung: 0, epoch: 2, value: 0.2 }]);
+  expect(await repo.trials.count(studyId, ['paused'])).toBe(1);
+
+  expect(await repo.trials.promote(t.id, 1)).toBe(true);
+  expect(await repo.trials.promote(t.id, 1)).toBe(false);
+  const second = (await repo.trials.start(t.id, 'w2', 'cpu'))!;
+  expect(second.trial).toMatchObject({ state: 'running', rung: 1, attempts: 2, epochs: 2, bestEpoch: 2 });
+  expect(second.trial.value).toBeCloseTo(0.2);
+  expect(second.checkpoint).toMatchObject({ epoch: 2, bestEpoch: 2, bestMetrics: { val_accuracy: 0.2 } });
+  expect([...second.checkpoint!.weights, ...second.checkpoint!.optimizer, ...second.checkpoint!.best]).toEqual([2, 1, 2, 2, 2, 3]);
+  expect(await record(2, 3)).toBe(true);
+
+  // The worker dies after epoch 3 was recorded; epoch 4's record never landed. Another worker resumes after 3.
+  const third = (await repo.trials.start(t.id, 'w3', 'cpu'))!;
+  expect(third.checkpoint?.epoch).toBe(3);
+  expect((await repo.trials.curve(t.id)).map((e) => e.epoch)).toEqual([1, 2, 3]);
+  expect(await record(2, 4)).toBe(false);
+  expect(await record(3, 4)).toBe(true);
+  expect((await repo.trials.metricsAtEpoch(studyId, 4, ['running'])).map((m) => m.val_accuracy)).toEqual([0.4]);
+  expect(await repo.trials.metricsAtEpoch(studyId, 4, ['running'], t.id)).toEqual([]);
+  const result = { value: 0.4, metrics: { val_accuracy: 0.4 }, epochs: 4, bestEpoch: 4, durationMs: 9, artifact, pruned: 'pruned by the median rule at epoch 4' };
+  expect(await repo.trials.complete(t.id, 3, result)).toBe(true);
+  expect(await repo.trials.get(t.id)).toMatchObject({ state: 'pruned', error: 'pruned by the median rule at epoch 4', epochs: 4 });
+  expect((await repo.trials.checkpoint(t.id))?.epoch).toBe(4);
+}
+

@@ -47,7 +47,7 @@ describe('training checkpoints', () => {
 
     const before = tf.memory().numTensors;
     let saved: TrainCheckpoint | undefined;
-    const first = await trainTrial(input({ stopAtEpoch: 3, onEpoch: async (epoch, _m, checkpoint) => (epoch === 3 && (saved = await checkpoint()), 'continue') }));
+    const first = await trainTrial(input({ stopAtEpoch: 3, onEpoch: async (epoch, _m, checkpoint) => (epoch === 3 && (saved = await checkpoint()), 'continue' as const) }));
     expect(first).toMatchObject({ stoppedBy: 'milestone', epochs: 3, firstEpoch: 1 });
     expect(saved?.epoch).toBe(3);
     const resumed = await trainTrial(input({ resume: saved }));
@@ -64,7 +64,7 @@ describe('training checkpoints', () => {
   it('refuses a milestone outside the epochs left, and a checkpoint of another model', async () => {
     await expect(trainTrial(input({ stopAtEpoch: 6 }))).rejects.toThrow('stopAtEpoch: 6 must be an integer above the resumed epoch (0) and below maxEpochs (6)');
     let saved: TrainCheckpoint | undefined;
-    await trainTrial(input({ stopAtEpoch: 2, onEpoch: async (epoch, _m, checkpoint) => (epoch === 2 && (saved = await checkpoint()), 'continue') }));
+    await trainTrial(input({ stopAtEpoch: 2, onEpoch: async (epoch, _m, checkpoint) => (epoch === 2 && (saved = await checkpoint()), 'continue' as const) }));
     await expect(trainTrial(input({ resume: saved, stopAtEpoch: 2 }))).rejects.toThrow('stopAtEpoch');
     const other = { ...params, units: 8 };
     await expect(trainTrial(input({ params: other, resume: saved }))).rejects.toBeInstanceOf(TrialFailure);

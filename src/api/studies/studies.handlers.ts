@@ -1,13 +1,14 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import type { Coordinator } from '../../coordinator/index.ts';
-import type { TaskSpec } from '../../domain.ts';
+import type { TaskSpec, TrialState } from '../../domain.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
 import { errorMessage, type Logger } from '../../log.ts';
 import { defaultDirection, rankByValue } from '../../ranking.ts';
 import type { StudyConfig } from '../../schemas.ts';
 import { baselineOf, studySpec, trainingData } from '../../data/index.ts';
 import { buildSpace, createSampler, familiesFor } from '../../search/index.ts';
+import { parseScheduling } from '../../search/schedulers/index.ts';
 import { checkSpaceBuildable } from '../../workers/training/index.ts';
 import { ACTIVE_STUDY_STATES, type Repository, type StudyRecord, type TrialRecord } from '../../storage/index.ts';
 import type { createStudyBody } from './studies.routes.ts';
@@ -17,10 +18,16 @@ type CreateBody = z.infer<typeof createStudyBody>;
 export function trialView(t: TrialRecord) {
   return {
     id: t.id, number: t.number, family: t.family, params: t.params, state: t.state, value: t.value, metrics: t.metrics,
-    epochs: t.epochs, bestEpoch: t.bestEpoch, durationMs: t.durationMs, backend: t.backend, worker: t.worker, attempts: t.attempts, error: t.error,
+    epochs: t.epochs, bestEpoch: t.bestEpoch, durationMs: t.durationMs, backend: t.backend, worker: t.worker, attempts: t.attempts, rung: t.rung, error: t.error,
     startedAt: t.startedAt?.toISOString() ?? null, endedAt: t.endedAt?.toISOString() ?? null,
   };
 }
+
+/**
+ * Trials with a value to rank: finished ones (completed, or pruned with their best epoch kept)
+ * and ones still under way (running, or paused at a rung), by their best epoch so far.
+ */
+const RANKED_STATES: TrialState[] = ['completed', 'pruned', 'running', 'paused'];
 
 const METRICS_FOR: Record<TaskSpec['task'], string[]> = {
   classification: ['val_accuracy', 'val_loss'],
@@ -39,9 +46,9 @@ export function studyHandlers(deps: { repo: Repository; coordinator: Coordinator
 
   async function view(study: StudyRecord) {
     const trials = await repo.trials.list(study.id);
-    const counts: Record<string, number> = { queued: 0, running: 0, completed: 0, failed: 0, cancelled: 0 };
+    const counts: Record<string, number> = { queued: 0, running: 0, paused: 0, completed: 0, pruned: 0, failed: 0, cancelled: 0 };
     for (const t of trials) counts[t.state] = (counts[t.state] ?? 0) + 1;
-    const best = rankByValue(trials.filter((t) => t.state === 'completed' || t.state === 'running'), study.config.objective.direction)[0];
+    const best = rankByValue(trials.filter((t) => RANKED_STATES.includes(t.state)), study.config.objective.direction)[0];
     const version = study.state === 'completed' ? (await repo.models.versions(study.promoteTo)).find((v) => v.studyId === study.id) : undefined;
     return {
       id: study.id, name: study.name, datasetId: study.datasetId, state: study.state, message: study.message, config: study.config,
@@ -71,15 +78,17 @@ export function studyHandlers(deps: { repo: Repository; coordinator: Coordinator
       if (direction !== defaultDirection(body.objective.metric)) {
         throw new ValidationError('objective.direction', direction, `does not fit ${body.objective.metric}; use ${defaultDirection(body.objective.metric)} (or leave it out)`);
       }
-      createSampler(body.search.algorithm);
+      const sampler = createSampler(body.search.algorithm, body.search.options);
       const space = buildSpace({ families: body.search.families ?? familiesFor(spec), space: body.search.space }, spec);
+      sampler.checkSpace?.(space);
+      const scheduling = parseScheduling(body.search, body.budget.maxEpochs);
       checkSpaceBuildable(space, spec);
       const blobs = await repo.datasets.data(dataset.id);
       if (!blobs) throw new NotFoundError('dataset', dataset.id);
       const config: StudyConfig = {
         objective: { metric: body.objective.metric, direction },
         budget: body.budget,
-        search: { algorithm: body.search.algorithm, families: space.families, space },
+        search: { algorithm: body.search.algorithm, families: space.families, space, options: body.search.options, scheduling },
         earlyStopping: body.earlyStopping,
         seed: body.seed ?? randomInt(2 ** 31 - 1),
         promoteTo: body.promoteTo ?? slug(body.name),
@@ -101,7 +110,7 @@ export function studyHandlers(deps: { repo: Repository; coordinator: Coordinator
     async leaderboard(id: string, limit = 100) {
       const study = await load(id);
       // Completed trials by their result, running ones by their best epoch so far; failed and cancelled ones are not ranked.
-      const ranked = rankByValue((await repo.trials.list(id)).filter((t) => t.state === 'completed' || t.state === 'running'), study.config.objective.direction);
+      const ranked = rankByValue((await repo.trials.list(id)).filter((t) => RANKED_STATES.includes(t.state)), study.config.objective.direction);
       return { trials: ranked.slice(0, limit).map((t, i) => ({ rank: i + 1, ...trialView(t) })) };
     },
     async trials(id: string) {
@@ -112,7 +121,7 @@ export function studyHandlers(deps: { repo: Repository; coordinator: Coordinator
       const trial = await repo.trials.get(trialId);
       if (!trial || trial.studyId !== id) throw new NotFoundError('trial', trialId);
       const curve = await repo.trials.curve(trialId);
-      return { ...trialView(trial), curve: curve.map((e) => ({ epoch: e.epoch, metrics: e.metrics })) };
+      return { ...trialView(trial), curve: curve.map((e) => ({ epoch: e.epoch, attempt: e.attempt, metrics: e.metrics })) };
     },
     async cancel(id: string) {
       const study = await load(id);

@@ -34,6 +34,7 @@ const trialSummary = z.object({
   backend: z.string().nullable(),
   worker: z.string().nullable(),
   attempts: z.number().int(),
+  rung: z.number().int().openapi({ description: 'With a scheduler: the rung the trial trains toward or is paused at (0 = first).' }),
   error: z.string().nullable(),
   startedAt: z.string().nullable(),
   endedAt: z.string().nullable(),
@@ -110,7 +111,7 @@ export const trial = createRoute({
   responses: {
     200: {
       description: 'The trial',
-      content: { 'application/json': { schema: trialSummary.extend({ curve: z.array(z.object({ epoch: z.number().int(), metrics: z.record(z.string(), z.number()) })) }) } },
+      content: { 'application/json': { schema: trialSummary.extend({ curve: z.array(z.object({ epoch: z.number().int(), attempt: z.number().int(), metrics: z.record(z.string(), z.number()) })) }) } },
     },
     404: notFound,
   },

@@ -1,26 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { EpochMetrics } from '../../domain.ts';
-import type { EarlyStopperState } from './early-stopping.ts';
 
-/**
- * Where a trial's training stands after an epoch: enough for another job, in another process,
- * to continue it with the same model, optimizer state and best-so-far (ASHA promotions, and
- * trials taken over from a worker that died). Plain data; tensors are packed bytes.
- */
-export interface TrainCheckpoint {
-  /** Epochs done; training continues with epoch `epoch + 1`. */
-  epoch: number;
-  stopper: EarlyStopperState;
-  /** The best epoch so far and its metrics; `best` holds its weights. */
-  bestEpoch: number;
-  bestMetrics: EpochMetrics;
-  /** The model's current weights (trainable and not, e.g. BatchNorm statistics), in model order. */
-  weights: Uint8Array;
-  /** The optimizer's slots (iteration count, moments) in tfjs's `getWeights` order. */
-  optimizer: Uint8Array;
-  /** The best epoch's weights, in model order. */
-  best: Uint8Array;
-}
+export type { TrainCheckpoint } from '../../domain.ts';
 
 /** A tensor with the name it is packed under. */
 export interface NamedTensor {
