@@ -5,7 +5,7 @@ import { trialJobSchema, type Queues } from '../queue/index.ts';
 import { improves } from '../ranking.ts';
 import { ACTIVE_STUDY_STATES, type Repository, type StudyRecord } from '../storage/index.ts';
 import type { DatasetCache } from './dataset-cache.ts';
-import { trainTrial, TrialFailure } from './training/index.ts';
+import { trainTrial, TrialFailure, type TrainInput, type TrainResult } from './training/index.ts';
 import { medianPrunes, schedulerFor } from '../search/schedulers/index.ts';
 
 export interface ProcessorDeps {
@@ -17,6 +17,8 @@ export interface ProcessorDeps {
   workerId: string;
   /** Compute backend name, stored with each trial. */
   backend: string;
+  /** Trains one trial. @defaultValue trainTrial (tfjs); benchmarks of the orchestration pass a stand-in */
+  train?: (input: TrainInput) => Promise<TrainResult>;
 }
 
 /** Why a running trial should stop early, decided at each epoch from the database. */
@@ -73,7 +75,7 @@ export function createTrialProcessor(deps: ProcessorDeps) {
     const attempt = trial.attempts;
     try {
       const { spec, data, targetStd } = await deps.datasets.get(study.datasetId, { window: study.config.window, horizon: study.config.horizon });
-      const result = await trainTrial({
+      const result = await (deps.train ?? trainTrial)({
         family: trial.family as Family,
         params: trial.params,
         spec,

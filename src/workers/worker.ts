@@ -7,7 +7,7 @@ import { announceWorker, retireWorker, type WorkerInfo } from '../queue/workers.
 import type { Repository } from '../storage/index.ts';
 import { DatasetCache } from './dataset-cache.ts';
 import { GPU_BACKENDS, type BackendName } from './training/index.ts';
-import { createTrialProcessor } from './trial-processor.ts';
+import { createTrialProcessor, type ProcessorDeps } from './trial-processor.ts';
 
 export interface TrialWorkerOptions {
   repo: Repository;
@@ -19,6 +19,11 @@ export interface TrialWorkerOptions {
   concurrency?: number;
   /** Lock on a trial; a dead worker's trial is taken up again after about this long. @defaultValue 30000 */
   lockMs?: number;
+  /**
+   * Trains one trial. Benchmarks of the orchestration alone pass a stand-in (e.g. one that sleeps).
+   * @defaultValue trainTrial (tfjs)
+   */
+  train?: ProcessorDeps['train'];
 }
 
 /** How long a worker's registry entry outlives its last renewal. */
@@ -35,7 +40,7 @@ export function startTrialWorker(o: TrialWorkerOptions): { id: string; device: D
   const log = o.log.child({ component: 'worker', worker: id });
   const lockDuration = o.lockMs ?? 30_000;
   const concurrency = o.concurrency ?? 1;
-  const processor = createTrialProcessor({ repo: o.repo, queues: o.queues, datasets: new DatasetCache(o.repo), log, workerId: id, backend: o.backend });
+  const processor = createTrialProcessor({ repo: o.repo, queues: o.queues, datasets: new DatasetCache(o.repo), log, workerId: id, backend: o.backend, ...(o.train ? { train: o.train } : {}) });
   const worker = new Worker(QUEUE_OF[device], processor, {
     connection: o.queues.connection,
     prefix: o.prefix,
