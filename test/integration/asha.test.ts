@@ -67,6 +67,12 @@ describe('ASHA', () => {
     }
     const view = (await (await t.app.request(`/v1/studies/${created.id}`)).json()) as { best: { epochs: number }; model: { version: number } };
     expect(view.model.version).toBe(1);
+    // Operators see the trials' durations by final state.
+    const metrics = await (await t.app.request('/metrics')).text();
+    expect(metrics).toContain('# TYPE maas_trial_duration_seconds summary');
+    expect(metrics).toContain('maas_trial_duration_seconds_count{state="pruned"} 8');
+    expect(metrics).toContain('maas_trial_duration_seconds_count{state="completed"} 1');
+    expect(metrics).toMatch(/maas_trial_duration_seconds\{state="completed",quantile="0.5"\} \d/);
   });
 
   const study = async (name: string, search: Record<string, unknown>, budget: Record<string, number>) => {

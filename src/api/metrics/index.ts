@@ -6,7 +6,7 @@ import type { Repository } from '../../storage/index.ts';
 const route = createRoute({
   method: 'get',
   path: '/metrics',
-  summary: 'Prometheus metrics: live workers and their backends, queue depth per device class, trials and studies by state',
+  summary: 'Prometheus metrics: live workers and their backends, queue depth per device class, trials and studies by state, trial durations',
   responses: { 200: { description: 'Prometheus text exposition format 0.0.4', content: { 'text/plain': { schema: z.string() } } } },
 });
 
@@ -15,12 +15,34 @@ const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'failed'] a
 /** Escapes a label value as the exposition format requires. */
 const label = (v: string | number) => String(v).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 
-function family(name: string, help: string, samples: [Record<string, string | number>, number][]): string {
+function family(name: string, help: string, samples: [Record<string, string | number>, number][], type: 'gauge' | 'summary' = 'gauge'): string {
   const lines = samples.map(([labels, value]) => {
     const l = Object.entries(labels).map(([k, v]) => `${k}="${label(v)}"`).join(',');
     return `${name}${l ? `{${l}}` : ''} ${value}`;
   });
-  return [`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, ...lines].join('\n');
+  return [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...lines].join('\n');
+}
+
+/** Quantiles of `values` (sorted ascending), nearest rank. */
+function quantile(sorted: number[], q: number): number {
+  return sorted.length === 0 ? Number.NaN : (sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] as number);
+}
+
+/** A summary of how long ended trials took, by final state, from the database (so every api replica reports the same). */
+function durations(rows: { state: string; durationMs: number | null }[]): string {
+  const name = 'maas_trial_duration_seconds';
+  const byState = new Map<string, number[]>();
+  for (const r of rows) if (r.durationMs !== null) byState.set(r.state, [...(byState.get(r.state) ?? []), r.durationMs / 1000]);
+  const samples: [Record<string, string | number>, number][] = [];
+  for (const [state, values] of byState) {
+    values.sort((a, b) => a - b);
+    for (const q of [0.5, 0.9, 0.99]) samples.push([{ state, quantile: q }, quantile(values, q)]);
+  }
+  const lines = [family(name, 'Training time of trials that ended in the last 24 hours (all their segments), by final state.', samples, 'summary')];
+  for (const [state, values] of byState) {
+    lines.push(`${name}_sum{state="${label(state)}"} ${values.reduce((a, b) => a + b, 0)}`, `${name}_count{state="${label(state)}"} ${values.length}`);
+  }
+  return lines.join('\n');
 }
 
 /**
@@ -30,10 +52,12 @@ function family(name: string, help: string, samples: [Record<string, string | nu
  */
 export function registerMetrics(app: OpenAPIHono, deps: { repo: Repository; queues: Queues; prefix: string }): void {
   app.openapi(route, async (c) => {
-    const [workers, trialCounts, studyCounts, ...queueCounts] = await Promise.all([
+    const [workers, trialCounts, studyCounts, ended, ...queueCounts] = await Promise.all([
       listWorkers(deps.queues.connection, deps.prefix),
       deps.repo.db.trial.groupBy({ by: ['state'], _count: { _all: true } }),
       deps.repo.db.study.groupBy({ by: ['state'], _count: { _all: true } }),
+      // A sliding day, as summaries usually are, so a scrape's cost does not grow with the trials of all time.
+      deps.repo.db.trial.findMany({ where: { state: { in: ['completed', 'pruned', 'failed'] }, durationMs: { not: null }, endedAt: { gte: new Date(Date.now() - 86_400_000) } }, select: { state: true, durationMs: true } }),
       ...(['cpu', 'gpu'] as const).map((device) => deps.queues.trials[device].getJobCounts(...QUEUE_STATES).then((counts) => ({ device, counts }))),
     ]);
     const byBackend = new Map<string, { backend: string; device: string; n: number }>();
@@ -47,6 +71,7 @@ export function registerMetrics(app: OpenAPIHono, deps: { repo: Repository; queu
       family('maas_queue_jobs', 'Trial jobs in each device class queue, by state.', queueCounts.flatMap(({ device, counts }) => QUEUE_STATES.map((state): [Record<string, string>, number] => [{ device, state }, counts[state] ?? 0]))),
       family('maas_trials', 'Trials by state, all studies.', trialCounts.map((t) => [{ state: t.state }, t._count._all])),
       family('maas_studies', 'Studies by state.', studyCounts.map((s) => [{ state: s.state }, s._count._all])),
+      durations(ended),
     ].join('\n');
     return c.text(`${text}\n`, 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
   });
