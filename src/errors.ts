@@ -43,6 +43,17 @@ export class ConflictError extends Error {
   }
 }
 
+/**
+ * A sampler has tried every point of a finite search space (grid search). Not a failure:
+ * the coordinator creates no more trials and completes the study when the running ones end.
+ */
+export class SearchSpaceExhaustedError extends Error {
+  constructor(readonly points: number) {
+    super(`every one of the ${points} points of the search space has been tried`);
+    this.name = 'SearchSpaceExhaustedError';
+  }
+}
+
 /** Renders a value briefly for an error message. */
 export function describe(value: unknown): string {
   if (value === undefined) return 'missing value';

@@ -33,3 +33,6 @@ export {
   type Sampler,
 } from './sampler.ts';
 export { createRandomSampler } from './samplers/random.ts';
+export { MAX_GRID_POINTS, createGridSampler } from './samplers/grid.ts';
+export { createTpeSampler, type TpeOptions } from './samplers/tpe.ts';
+export { createEvolutionSampler, type EvolutionOptions } from './samplers/evolution.ts';

@@ -7,7 +7,10 @@ import type { Direction, Params, TrialState } from '../domain.ts';
 import { ValidationError } from '../errors.ts';
 import type { Rng } from './rng.ts';
 import type { SearchSpace } from './space.ts';
+import { createEvolutionSampler, type EvolutionOptions } from './samplers/evolution.ts';
+import { createGridSampler } from './samplers/grid.ts';
 import { createRandomSampler } from './samplers/random.ts';
+import { createTpeSampler, type TpeOptions } from './samplers/tpe.ts';
 
 /** A trial as a sampler sees it: a read-only snapshot taken from storage. */
 export interface FrozenTrial {
@@ -16,8 +19,10 @@ export interface FrozenTrial {
   /** The parameters it was (or will be) trained with; always includes `family`. */
   params: Params;
   /**
-   * Where the trial stands. Only `completed` trials carry a value a sampler should learn
-   * from; `running` and `queued` ones tell it what is already being tried.
+   * Where the trial stands. `completed` trials carry the value a sampler should learn from;
+   * `pruned` ones the best value they reached before a scheduler stopped them (a weaker
+   * signal); `queued`, `running` and `paused` (waiting for a scheduler's promotion) ones tell
+   * it what is already being tried. `failed` and `cancelled` ones carry nothing.
    */
   state: TrialState;
   /** The objective for a completed trial (read with the study's direction); null otherwise. */
@@ -42,24 +47,39 @@ export interface Sampler {
   /**
    * Returns the parameters of the next trial: `family` (one of `space.families`) and
    * exactly the parameters of that family, each a value its distribution can produce and
-   * each constant as given. `history` holds the study's other trials, in any state, and
-   * may be empty; the sampler must not change it.
+   * each constant as given. `history` holds the study's other trials, in any state and any
+   * order, and may be empty; the sampler must not change it. Throws a
+   * SearchSpaceExhaustedError when nothing is left to try (every point of a grid), which
+   * ends the study rather than failing it.
    */
   sample(space: SearchSpace, history: readonly FrozenTrial[], ctx: SampleContext): Params;
+  /**
+   * Throws a ValidationError naming the parameter when this sampler cannot search `space`
+   * (grid search and a float); called when a study is created. Absent: any space will do.
+   */
+  checkSpace?(space: SearchSpace): void;
 }
 
-const SAMPLERS: Record<string, () => Sampler> = {
-  random: createRandomSampler,
+/** Each sampler validates its own options (a study's `search.options`) when it is made. */
+const SAMPLERS: Record<string, (options: unknown) => Sampler> = {
+  random: (options) => createRandomSampler(options as Record<string, never>),
+  grid: (options) => createGridSampler(options as Record<string, never>),
+  tpe: (options) => createTpeSampler(options as TpeOptions),
+  evolution: (options) => createEvolutionSampler(options as EvolutionOptions),
 };
 
 /** The algorithm names that {@link createSampler} accepts. */
 export const SAMPLER_ALGORITHMS: readonly string[] = Object.keys(SAMPLERS);
 
-/** The sampler for a study's `search.algorithm`; a ValidationError for an unknown name. */
-export function createSampler(algorithm: string): Sampler {
+/**
+ * The sampler for a study's `search.algorithm`, configured by its `search.options` (none:
+ * the algorithm's defaults). A ValidationError for an unknown name, or for an option that is
+ * unknown or breaks its rule (the field is `search.options.<key>`).
+ */
+export function createSampler(algorithm: string, options?: unknown): Sampler {
   const make = Object.hasOwn(SAMPLERS, algorithm) ? SAMPLERS[algorithm] : undefined;
   if (make === undefined) {
     throw new ValidationError('search.algorithm', algorithm, `must be one of ${SAMPLER_ALGORITHMS.join(', ')}`);
   }
-  return make();
+  return make(options);
 }

@@ -8,8 +8,11 @@ import { ValidationError } from '../../src/errors.ts';
 import {
   buildSpace,
   contains,
+  createEvolutionSampler,
+  createGridSampler,
   createRandomSampler,
   createSampler,
+  createTpeSampler,
   rngFor,
   type FrozenTrial,
   type Sampler,
@@ -31,24 +34,43 @@ const space: SearchSpace = buildSpace(
   image,
 );
 
+/**
+ * The same space with every float made discrete, for grid search: the floats become
+ * categoricals, and mlp's dropout a wide int, which keeps the grid large enough (~760,000
+ * points) that 50 draws rarely meet.
+ */
+const gridSpace: SearchSpace = {
+  families: space.families,
+  params: Object.fromEntries(Object.entries(space.params).map(([family, specs]) => [
+    family,
+    Object.fromEntries(Object.entries(specs).map(([name, spec]) => [
+      name,
+      typeof spec === 'object' && spec.type === 'float'
+        ? family === 'mlp' && name === 'dropout' ? { type: 'int', low: 0, high: 50 } : { type: 'categorical', choices: [spec.low, spec.high] }
+        : spec,
+    ])),
+  ])),
+};
+
 /** A stand-in objective, so model-based samplers have something to learn from. */
 function objective(params: Params): number {
   const lr = typeof params.learningRate === 'number' ? params.learningRate : 1e-3;
   return Math.abs(Math.log10(lr) + 3) + (params.family === 'cnn' ? 0 : 0.5);
 }
 
-function draw(sampler: Sampler, history: readonly FrozenTrial[], trial: number, seed = SEED, s = space): Params {
+function draw(sampler: Sampler, history: readonly FrozenTrial[], trial: number, seed = SEED, s: SearchSpace = space): Params {
   return sampler.sample(s, history, { direction: 'minimize', rng: rngFor(seed, trial) });
 }
 
 /** A history grown by the sampler itself, in every trial state. */
-function grownHistory(sampler: Sampler, size: number): FrozenTrial[] {
-  const states: FrozenTrial['state'][] = ['completed', 'completed', 'failed', 'running', 'queued', 'cancelled'];
+function grownHistory(sampler: Sampler, size: number, s: SearchSpace = space): FrozenTrial[] {
+  const states: FrozenTrial['state'][] = ['completed', 'completed', 'failed', 'running', 'queued', 'cancelled', 'completed', 'pruned', 'paused'];
   const history: FrozenTrial[] = [];
   for (let n = 0; n < size; n++) {
-    const params = draw(sampler, history, n);
+    const params = draw(sampler, history, n, SEED, s);
     const state = states[n % states.length]!;
-    history.push({ number: n, params, state, value: state === 'completed' ? objective(params) : null });
+    const valued = state === 'completed' || state === 'pruned' || state === 'paused';
+    history.push({ number: n, params, state, value: valued ? objective(params) : null });
   }
   return history;
 }
@@ -65,62 +87,81 @@ function expectValid(params: Params, s: SearchSpace = space): void {
   }
 }
 
-function samplerContract(name: string, make: () => Sampler): void {
+interface ContractSettings {
+  /** The space the sampler is tested on. @defaultValue space */
+  space?: SearchSpace;
+  /** Whether the sampler takes floats (grid search does not). @defaultValue true */
+  continuous?: boolean;
+}
+
+function samplerContract(name: string, make: () => Sampler, settings: ContractSettings = {}): void {
+  const s = settings.space ?? space;
+  const continuous = settings.continuous ?? true;
   describe(`sampler contract: ${name}`, () => {
     const histories: Array<[string, () => FrozenTrial[]]> = [
       ['an empty history', () => []],
-      ['a mixed history', () => grownHistory(make(), 30)],
+      ['a mixed history', () => grownHistory(make(), 30, s)],
       [
         'an all-failed history',
-        () => grownHistory(make(), 12).map((t) => ({ ...t, state: 'failed' as const, value: null })),
+        () => grownHistory(make(), 12, s).map((t) => ({ ...t, state: 'failed' as const, value: null })),
+      ],
+      [
+        'a history of ties (every completed trial scored the same)',
+        () => grownHistory(make(), 30, s).map((t) => (t.state === 'completed' ? { ...t, value: 1 } : t)),
       ],
     ];
 
     it.each(histories)('keeps every param inside its distribution, with %s', (_label, history) => {
       const sampler = make();
       const past = history();
+      // With nothing learnt every family must come up; a model-based sampler may then commit to one.
+      const learnt = past.some((t) => t.state === 'completed');
       const frozen = structuredClone(past);
       const families = new Set<unknown>();
       for (let n = past.length; n < past.length + 300; n++) {
-        const params = draw(sampler, past, n);
-        expectValid(params);
+        const params = draw(sampler, past, n, SEED, s);
+        expectValid(params, s);
         families.add(params.family);
       }
-      expect(families).toEqual(new Set(['mlp', 'cnn']));
+      if (!learnt) expect(families).toEqual(new Set(['mlp', 'cnn']));
       expect(past).toEqual(frozen);
     });
 
     it('gives the same suggestion for the same seed and trial number', () => {
-      const history = grownHistory(make(), 20);
-      for (const n of [20, 21, 57]) {
-        expect(draw(make(), history, n)).toEqual(draw(make(), history, n));
+      for (const history of [grownHistory(make(), 20, s), grownHistory(make(), 40, s)]) {
+        for (const n of [history.length, history.length + 1, 57]) {
+          expect(draw(make(), history, n, SEED, s)).toEqual(draw(make(), history, n, SEED, s));
+        }
+        // Neither call order, reuse of one sampler object nor the history's order may matter.
+        const sampler = make();
+        const late = draw(sampler, history, 45, SEED, s);
+        draw(sampler, history, 44, SEED, s);
+        expect(draw(sampler, history, 45, SEED, s)).toEqual(late);
+        expect(draw(sampler, [...history].reverse(), 45, SEED, s)).toEqual(late);
       }
-      // Neither call order nor reuse of one sampler object may matter.
-      const sampler = make();
-      const late = draw(sampler, history, 25);
-      draw(sampler, history, 24);
-      expect(draw(sampler, history, 25)).toEqual(late);
     });
 
     it('does not depend on the key order of a space read back from storage', () => {
-      const reordered = JSON.parse(JSON.stringify(space, (_k, v: unknown) =>
+      const reordered = JSON.parse(JSON.stringify(s, (_k, v: unknown) =>
         v && typeof v === 'object' && !Array.isArray(v)
           ? Object.fromEntries(Object.entries(v as object).reverse())
           : v)) as SearchSpace;
-      expect(draw(make(), [], 3, SEED, reordered)).toEqual(draw(make(), [], 3));
+      expect(draw(make(), [], 3, SEED, reordered)).toEqual(draw(make(), [], 3, SEED, s));
+      const history = grownHistory(make(), 30, s);
+      expect(draw(make(), history, 30, SEED, reordered)).toEqual(draw(make(), history, 30, SEED, s));
     });
 
     it('gives different suggestions for different trial numbers and seeds', () => {
       const suggestions = new Set<string>();
-      for (let n = 0; n < 50; n++) suggestions.add(JSON.stringify(draw(make(), [], n)));
+      for (let n = 0; n < 50; n++) suggestions.add(JSON.stringify(draw(make(), [], n, SEED, s)));
       expect(suggestions.size).toBe(50);
-      expect(draw(make(), [], 7, SEED + 1)).not.toEqual(draw(make(), [], 7));
+      expect(draw(make(), [], 7, SEED + 1, s)).not.toEqual(draw(make(), [], 7, SEED, s));
     });
 
     it('returns constants as given and values on the step grid', () => {
       const sampler = make();
       for (let n = 0; n < 200; n++) {
-        const params = draw(sampler, [], n);
+        const params = draw(sampler, [], n, SEED, s);
         if (params.family === 'mlp') {
           expect(params.optimizer).toBe('adam');
           expect([10, 17, 24, 31, 38, 45]).toContain(params.units);
@@ -130,7 +171,7 @@ function samplerContract(name: string, make: () => Sampler): void {
       }
     });
 
-    it('spreads log-scale samples across decades', () => {
+    it.skipIf(!continuous)('spreads log-scale samples across decades', () => {
       const logSpace: SearchSpace = {
         families: ['mlp'],
         params: {
@@ -165,20 +206,27 @@ function samplerContract(name: string, make: () => Sampler): void {
   });
 }
 
-const SAMPLERS: Array<[string, () => Sampler]> = [
+const SAMPLERS: Array<[string, () => Sampler, ContractSettings?]> = [
   ['random', createRandomSampler],
   ['random (by name)', () => createSampler('random')],
+  ['grid', createGridSampler, { space: gridSpace, continuous: false }],
+  ['grid (by name)', () => createSampler('grid', {}), { space: gridSpace, continuous: false }],
+  ['tpe', createTpeSampler],
+  ['tpe (multivariate)', () => createTpeSampler({ multivariate: true })],
+  ['tpe (by name, 3 start-up trials, no constant liar)', () => createSampler('tpe', { nStartupTrials: 3, constantLiar: false })],
+  ['evolution', createEvolutionSampler],
+  ['evolution (by name, population 4, tournament 2)', () => createSampler('evolution', { populationSize: 4, sampleSize: 2 })],
 ];
 
-for (const [name, make] of SAMPLERS) samplerContract(name, make);
+for (const [name, make, settings] of SAMPLERS) samplerContract(name, make, settings);
 
 describe('createSampler', () => {
-  it('knows random by name', () => {
-    expect(createSampler('random').name).toBe('random');
+  it('knows each sampler by name', () => {
+    for (const name of ['random', 'grid', 'tpe', 'evolution']) expect(createSampler(name).name).toBe(name);
   });
 
   it('rejects an unknown algorithm, naming the field and the known ones', () => {
-    for (const algorithm of ['tpe', 'Random', 'toString', '']) {
+    for (const algorithm of ['TPE', 'Random', 'toString', '']) {
       let error: unknown;
       try {
         createSampler(algorithm);
@@ -187,7 +235,42 @@ describe('createSampler', () => {
       }
       expect(error).toBeInstanceOf(ValidationError);
       expect((error as ValidationError).field).toBe('search.algorithm');
-      expect((error as ValidationError).message).toBe(`search.algorithm: ${JSON.stringify(algorithm)} must be one of random`);
+      expect((error as ValidationError).message).toBe(`search.algorithm: ${JSON.stringify(algorithm)} must be one of random, grid, tpe, evolution`);
     }
+  });
+
+  it.each([
+    ['random', { seed: 1 }, 'search.options.seed: 1 is not an option of random (it takes none)'],
+    ['grid', { order: 'shuffled' }, 'search.options.order: "shuffled" is not an option of grid (it takes none)'],
+    ['tpe', { gamma: 1.5 }, 'search.options.gamma: 1.5 must be a number > 0 and < 1'],
+    ['tpe', { gamma: '0.2' }, 'search.options.gamma: "0.2" must be a number > 0 and < 1'],
+    ['tpe', { nStartupTrials: 2.5 }, 'search.options.nStartupTrials: 2.5 must be an integer between 0 and 1000'],
+    ['tpe', { nEiCandidates: 0 }, 'search.options.nEiCandidates: 0 must be an integer between 1 and 10000'],
+    ['tpe', { priorWeight: -1 }, 'search.options.priorWeight: -1 must be a finite number > 0'],
+    ['tpe', { constantLiar: 'yes' }, 'search.options.constantLiar: "yes" must be true or false'],
+    [
+      'tpe',
+      { n_startup_trials: 5 },
+      'search.options.n_startup_trials: 5 is not an option of tpe (known: considerEndpoints, considerMagicClip, considerPrior, constantLiar, gamma, multivariate, nBelowMax, nEiCandidates, nStartupTrials, priorWeight)',
+    ],
+    ['evolution', { populationSize: 1 }, 'search.options.populationSize: 1 must be an integer between 2 and 1000'],
+    ['evolution', { populationSize: 4, sampleSize: 5 }, 'search.options.sampleSize: 5 must be at most populationSize (4)'],
+    ['evolution', { sampleSize: 25 }, 'search.options.sampleSize: 25 must be at most populationSize (20)'],
+    ['tpe', [1], 'search.options: [1] must be an object of tpe options'],
+  ])('%s refuses the options %j, naming the option and the rule', (algorithm, options, message) => {
+    let error: unknown;
+    try {
+      createSampler(algorithm, options);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).message).toBe(message);
+  });
+
+  it('accepts valid options and no options', () => {
+    expect(createSampler('tpe', { gamma: 0.25, nStartupTrials: 0, constantLiar: false }).name).toBe('tpe');
+    expect(createSampler('evolution', { populationSize: 5, sampleSize: 5 }).name).toBe('evolution');
+    expect(createSampler('grid', undefined).name).toBe('grid');
   });
 });

@@ -2,12 +2,16 @@
  * Random search: every trial is drawn independently of the history. A strong baseline
  * (Bergstra & Bengio, 2012) and the start-up phase of model-based samplers.
  */
+import { z } from 'zod';
 import type { Params } from '../../domain.ts';
 import { isConstant, type Distribution, type ParamSpec } from '../distribution.ts';
+import { parseOptions } from '../options.ts';
 import type { Rng } from '../rng.ts';
 import type { Sampler } from '../sampler.ts';
 
-export function createRandomSampler(): Sampler {
+/** The `random` sampler takes no options. */
+export function createRandomSampler(options: Record<string, never> = {}): Sampler {
+  parseOptions('random', z.strictObject({}), options);
   return {
     name: 'random',
     sample(space, _history, { rng }) {
