@@ -30,6 +30,11 @@ const schema = z.object({
   MAAS_BACKEND: z.enum(['tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu']).optional(),
   /** How long a worker's lock on a trial lasts without renewal; a dead worker's trial is taken up again after about this long. @defaultValue 30000 */
   TRIAL_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
+  /**
+   * On SIGTERM, how long a worker waits for its running epochs to end; each trial is then
+   * handed back with its checkpoint, and any still mid-epoch is taken over from its last one. @defaultValue 30000
+   */
+  WORKER_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
   /** How often the coordinator re-checks every running study (time limits, lost jobs). @defaultValue 5000 */
   COORDINATOR_INTERVAL_MS: z.coerce.number().int().min(100).default(5000),
   /** Log level: debug, info, warn, error. @defaultValue 'info' */

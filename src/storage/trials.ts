@@ -129,16 +129,22 @@ export function trialStore(db: Db) {
      */
     async start(id: string, worker: string, backend: string): Promise<{ trial: TrialRecord; checkpoint: TrainCheckpoint | null } | null> {
       return db.$transaction(async (tx) => {
-        const row = await tx.trialCheckpoint.findUnique({ where: { trialId: id } });
-        const checkpoint = row === null ? null : toCheckpoint(row);
-        const resumed = checkpoint === null
-          ? { epochs: 0, value: null, metrics: null, bestEpoch: null }
-          : { epochs: checkpoint.epoch, value: checkpoint.stopper.best, metrics: JSON.stringify(checkpoint.bestMetrics), bestEpoch: checkpoint.bestEpoch };
+        // The claim is the transaction's first statement. SQLite starts transactions deferred, and one
+        // that reads first cannot take the write lock once another process has written since
+        // (SQLITE_BUSY_SNAPSHOT, without waiting): under load that failed every attempt of a trial.
         const { count } = await tx.trial.updateMany({
           where: { id, state: { in: ACTIVE_TRIAL_STATES } },
-          data: { state: 'running', worker, backend, startedAt: new Date(), attempts: { increment: 1 }, ...resumed },
+          data: { state: 'running', worker, backend, startedAt: new Date(), attempts: { increment: 1 }, epochs: 0, value: null, metrics: null, bestEpoch: null },
         });
         if (count === 0) return null;
+        const row = await tx.trialCheckpoint.findUnique({ where: { trialId: id } });
+        const checkpoint = row === null ? null : toCheckpoint(row);
+        if (checkpoint !== null) {
+          await tx.trial.update({
+            where: { id },
+            data: { epochs: checkpoint.epoch, value: checkpoint.stopper.best, metrics: JSON.stringify(checkpoint.bestMetrics), bestEpoch: checkpoint.bestEpoch },
+          });
+        }
         await tx.trialEpoch.deleteMany({ where: { trialId: id, epoch: { gt: checkpoint?.epoch ?? 0 } } });
         const trial = toRecord(await tx.trial.findUniqueOrThrow({ where: { id } }));
         return { trial, checkpoint };
@@ -186,6 +192,14 @@ export function trialStore(db: Db) {
         await tx.trialArtifact.upsert({ where: { trialId: id }, create: { trialId: id, ...artifact }, update: artifact });
         return true;
       });
+    },
+    /**
+     * Gives a running trial back to the queue (its worker is shutting down): it stays at its
+     * rung, and the next attempt continues from its checkpoint. False when the attempt no longer owns it.
+     */
+    async handBack(id: string, attempt: number, durationMs: number): Promise<boolean> {
+      const { count } = await db.trial.updateMany({ where: { id, state: 'running', attempts: attempt }, data: { state: 'queued', durationMs } });
+      return count === 1;
     },
     /** Sends a paused trial on toward rung `rung`; false when another coordinator already did. */
     async promote(id: string, rung: number): Promise<boolean> {

@@ -17,6 +17,11 @@ export interface ProcessorDeps {
   workerId: string;
   /** Compute backend name, stored with each trial. */
   backend: string;
+  /**
+   * True once the worker is shutting down: a running trial stops after its current epoch and is
+   * handed back with its checkpoint. @defaultValue never
+   */
+  draining?: () => boolean;
   /** Trains one trial. @defaultValue trainTrial (tfjs); benchmarks of the orchestration pass a stand-in */
   train?: (input: TrainInput) => Promise<TrainResult>;
 }
@@ -71,7 +76,7 @@ export function createTrialProcessor(deps: ProcessorDeps) {
     tlog.info(checkpoint ? 'trial resumed' : 'trial started', { family: trial.family, params: trial.params, fromEpoch: (checkpoint?.epoch ?? 0) + 1, ...(stopAtEpoch ? { pauseAt: stopAtEpoch } : {}) });
     let best: { value: number; epoch: number; metrics: EpochMetrics } | null =
       checkpoint && checkpoint.stopper.best !== null ? { value: checkpoint.stopper.best, epoch: checkpoint.bestEpoch, metrics: checkpoint.bestMetrics } : null;
-    let stoppedFor: 'cancelled' | 'time' | 'superseded' | 'pruned' | null = null;
+    let stoppedFor: 'cancelled' | 'time' | 'superseded' | 'pruned' | 'handoff' | null = null;
     const attempt = trial.attempts;
     try {
       const { spec, data, targetStd } = await deps.datasets.get(study.datasetId, { window: study.config.window, horizon: study.config.horizon });
@@ -100,6 +105,10 @@ export function createTrialProcessor(deps: ProcessorDeps) {
             stoppedFor = 'pruned';
             return 'stop';
           }
+          if (deps.draining?.() && epoch < maxEpochs && epoch !== stopAtEpoch) {
+            stoppedFor = 'handoff';
+            return 'stop';
+          }
           // Progress is informational and the stop check can wait an epoch: a blip in either must not cost the attempt.
           await job.updateProgress({ epoch, metrics }).catch((e) => tlog.warn('could not report progress', { error: errorMessage(e) }));
           stoppedFor = await stopReason(repo, study, trialId).catch((e) => {
@@ -114,6 +123,11 @@ export function createTrialProcessor(deps: ProcessorDeps) {
       if (stoppedFor === 'superseded') {
         tlog.warn('another worker has taken this trial over; dropping this attempt');
         return 'superseded';
+      }
+      if (stoppedFor === 'handoff') {
+        if (!(await repo.trials.handBack(trialId, attempt, durationMs))) return 'superseded';
+        tlog.info('trial handed back; another worker continues it from its checkpoint', { epoch: result.epochs });
+        return 'handed-back';
       }
       if (stoppedFor === 'cancelled') {
         await repo.trials.end(trialId, 'cancelled', 'study was cancelled', { durationMs, attempt });
@@ -147,7 +161,9 @@ export function createTrialProcessor(deps: ProcessorDeps) {
       tlog.warn('trial attempt failed; it will be retried', { error: message });
       throw err;
     } finally {
-      await queues.studyEvents.add('trial-ended', { studyId, reason: `trial ${trial.number}` }).catch((e) => tlog.warn('could not notify the coordinator', { error: errorMessage(e) }));
+      // A handed-back trial needs a new job once this one is gone from Redis, so that event waits a moment.
+      const delay = stoppedFor === 'handoff' ? 1000 : 0;
+      await queues.studyEvents.add('trial-ended', { studyId, reason: `trial ${trial.number}` }, { delay }).catch((e) => tlog.warn('could not notify the coordinator', { error: errorMessage(e) }));
     }
   };
 }

@@ -34,13 +34,35 @@ const REGISTRY_TTL_SECONDS = 15;
  * class (GPU backends read the GPU queue) and trains them, and keeps its entry
  * in the worker registry fresh while it runs.
  */
-export function startTrialWorker(o: TrialWorkerOptions): { id: string; device: DeviceClass; close(): Promise<void> } {
+export interface TrialWorker {
+  id: string;
+  device: DeviceClass;
+  /**
+   * Stops taking trials. Running trials stop after their current epoch and are handed back
+   * with their checkpoints; those still mid-epoch after `graceMs` are left to their lock,
+   * and another worker continues them from their last checkpoint.
+   * @param graceMs - @defaultValue 30000
+   */
+  close(graceMs?: number): Promise<void>;
+}
+
+export function startTrialWorker(o: TrialWorkerOptions): TrialWorker {
   const id = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const device: DeviceClass = GPU_BACKENDS.includes(o.backend) ? 'gpu' : 'cpu';
   const log = o.log.child({ component: 'worker', worker: id });
   const lockDuration = o.lockMs ?? 30_000;
   const concurrency = o.concurrency ?? 1;
-  const processor = createTrialProcessor({ repo: o.repo, queues: o.queues, datasets: new DatasetCache(o.repo), log, workerId: id, backend: o.backend, ...(o.train ? { train: o.train } : {}) });
+  let draining = false;
+  const processor = createTrialProcessor({
+    repo: o.repo,
+    queues: o.queues,
+    datasets: new DatasetCache(o.repo),
+    log,
+    workerId: id,
+    backend: o.backend,
+    draining: () => draining,
+    ...(o.train ? { train: o.train } : {}),
+  });
   const worker = new Worker(QUEUE_OF[device], processor, {
     connection: o.queues.connection,
     prefix: o.prefix,
@@ -60,9 +82,19 @@ export function startTrialWorker(o: TrialWorkerOptions): { id: string; device: D
   return {
     id,
     device,
-    close: async () => {
+    close: async (graceMs = 30_000) => {
       clearInterval(heartbeat);
-      await worker.close();
+      draining = true;
+      let timer: NodeJS.Timeout | undefined;
+      const graceful = worker.close().then(() => true);
+      const late = new Promise<false>((done) => {
+        timer = setTimeout(() => done(false), graceMs);
+      });
+      if (!(await Promise.race([graceful, late]))) {
+        log.warn('grace period over with a trial mid-epoch; it continues elsewhere from its last checkpoint', { graceMs });
+        await worker.close(true);
+      }
+      clearTimeout(timer);
       await retireWorker(o.queues.connection, o.prefix, id).catch(() => undefined);
     },
   };

@@ -7,8 +7,10 @@ import { eventually, freePort, startMaas, stopAll, type MaasProcess } from '../h
 
 /**
  * A worker killed with SIGKILL in the middle of a trial: BullMQ's stalled-job
- * recovery hands the trial to another worker, and the study still completes
- * with every trial recorded exactly once.
+ * recovery hands the trial to another worker, which continues it from its last
+ * checkpointed epoch, and the study still completes with every trial recorded
+ * exactly once. A worker sent SIGTERM hands its trial back after the running
+ * epoch and exits 0.
  */
 describe.each(PROVIDERS)('a worker killed mid-trial on %s', (provider) => {
   let database: TestDatabase;
@@ -63,13 +65,14 @@ describe.each(PROVIDERS)('a worker killed mid-trial on %s', (provider) => {
     const study = (await res.json()) as { id: string };
     expect(res.status).toBe(202);
 
-    // Kill the only worker once the first trial has reported an epoch.
+    // Kill the only worker once the first trial has reported two epochs.
     const victim = await eventually(async () => {
       const trials = await repo.trials.list(study.id);
-      return trials.find((t) => t.state === 'running' && t.epochs >= 1);
+      return trials.find((t) => t.state === 'running' && t.epochs >= 2);
     }, 'a trial to be mid-training', 120_000, 50);
     await doomed.kill('SIGKILL');
-    expect((await repo.trials.get(victim.id))?.state).toBe('running');
+    const atKill = (await repo.trials.get(victim.id))!;
+    expect(atKill.state).toBe('running');
 
     const rescuer = startMaas('worker', env);
     processes.push(rescuer);
@@ -86,6 +89,10 @@ describe.each(PROVIDERS)('a worker killed mid-trial on %s', (provider) => {
     const retried = trials.find((t) => t.id === victim.id)!;
     expect(retried.attempts).toBe(2);
     expect(retried.worker).not.toBe(victim.worker);
+    // The rescuer continued after the last epoch the dead worker recorded, not from epoch 1.
+    const curve = await repo.trials.curve(victim.id);
+    expect(curve.filter((e) => e.attempt === 1).map((e) => e.epoch)).toEqual(Array.from({ length: atKill.epochs }, (_, i) => i + 1));
+    expect(curve.filter((e) => e.attempt === 2).map((e) => e.epoch)).toEqual(Array.from({ length: retried.epochs - atKill.epochs }, (_, i) => atKill.epochs + i + 1));
     for (const t of trials) {
       const curve = await repo.trials.curve(t.id);
       expect(curve.map((e) => e.epoch)).toEqual(Array.from({ length: t.epochs }, (_, i) => i + 1));
@@ -93,5 +100,56 @@ describe.each(PROVIDERS)('a worker killed mid-trial on %s', (provider) => {
     }
     expect((await repo.models.versions('crash')).filter((v) => v.studyId === study.id)).toHaveLength(1);
     expect(rescuer.log()).toContain('trial completed');
+  });
+
+  it('hands a trial back on SIGTERM, exits 0, and another worker continues it from its checkpoint', async () => {
+    // Only the worker under test may pick the trial up: stop the earlier test's workers (all but the api).
+    for (const p of processes.slice(1)) expect(await p.kill('SIGTERM')).not.toBe(1);
+    const form = new FormData();
+    form.set('file', new File([mnistCsv(mnistRows(0, 40))], 'digits.csv'));
+    form.set('name', 'digits');
+    form.set('kind', 'image');
+    form.set('target', 'label');
+    const dataset = (await (await fetch(`${base}/v1/datasets`, { method: 'POST', body: form })).json()) as { id: string };
+    const leaving = startMaas('worker', { ...env, WORKER_GRACE_MS: '20000' });
+    processes.push(leaving);
+    await leaving.waitForLog('worker ready');
+    const res = await fetch(`${base}/v1/studies`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        name: 'handoff',
+        datasetId: dataset.id,
+        objective: { metric: 'val_loss' },
+        budget: { maxTrials: 1, maxEpochs: 8, parallelism: 1 },
+        search: { families: ['mlp'], space: { mlp: { layers: 2, units: 64, batchSize: 32 } } },
+        earlyStopping: { patience: 8 },
+        seed: 4,
+      }),
+    });
+    const study = (await res.json()) as { id: string };
+    expect(res.status).toBe(202);
+    const running = await eventually(async () => (await repo.trials.list(study.id)).find((t) => t.state === 'running' && t.epochs >= 1), 'a trial to be mid-training', 120_000, 50);
+
+    expect(await leaving.kill('SIGTERM')).toBe(0);
+    expect(leaving.log()).toContain('trial handed back');
+    const handedBack = (await repo.trials.get(running.id))!;
+    expect(handedBack.state).toBe('queued');
+    expect(handedBack.epochs).toBeLessThan(8);
+
+    const taker = startMaas('worker', env);
+    processes.push(taker);
+    const ended = await eventually(async () => {
+      const s = await repo.studies.get(study.id);
+      return s && !['queued', 'running'].includes(s.state) ? s : undefined;
+    }, 'the study to end', 240_000);
+    expect(ended.state, ended.message ?? '').toBe('completed');
+    const trial = (await repo.trials.get(running.id))!;
+    expect(trial).toMatchObject({ state: 'completed', attempts: 2, epochs: 8 });
+    const curve = await repo.trials.curve(running.id);
+    expect(curve.map((e) => e.epoch)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(curve.map((e) => e.attempt)).toEqual(curve.map((e) => (e.epoch <= handedBack.epochs ? 1 : 2)));
+    expect(taker.log()).toContain('trial resumed');
+    expect(trial.worker).not.toBe(running.worker);
   });
 });

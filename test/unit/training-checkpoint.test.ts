@@ -26,6 +26,23 @@ function input(extra: Partial<TrainInput> = {}): TrainInput {
 }
 
 describe('training checkpoints', () => {
+  it('ends at once when the checkpoint already stands at the milestone, the last epoch, or an early stop', async () => {
+    let saved: TrainCheckpoint | undefined;
+    const keep = async (epoch: number, capture: () => Promise<TrainCheckpoint>) => ((saved = await capture()), 'continue' as const);
+    await trainTrial(input({ maxEpochs: 3, onEpoch: (epoch, _m, capture) => keep(epoch, capture) }));
+    const atEnd = saved!;
+    expect(atEnd.epoch).toBe(3);
+    const epochs: number[] = [];
+    const finished = await trainTrial(input({ maxEpochs: 3, resume: atEnd, onEpoch: (epoch) => (epochs.push(epoch), 'continue') }));
+    expect(finished).toMatchObject({ epochs: 3, stoppedBy: 'maxEpochs', history: [] });
+    expect(finished.bestMetrics).toEqual(atEnd.bestMetrics);
+    const paused = await trainTrial(input({ resume: atEnd, stopAtEpoch: 3, onEpoch: (epoch) => (epochs.push(epoch), 'continue') }));
+    expect(paused).toMatchObject({ epochs: 3, stoppedBy: 'milestone' });
+    const stopped = await trainTrial(input({ resume: { ...atEnd, stopper: { ...atEnd.stopper, wait: 2 } }, earlyStopping: { patience: 2, minDelta: 0 }, onEpoch: (epoch) => (epochs.push(epoch), 'continue') }));
+    expect(stopped).toMatchObject({ epochs: 3, stoppedBy: 'earlyStopping' });
+    expect(epochs).toEqual([]);
+  });
+
   beforeAll(async () => {
     await selectBackend('cpu');
   });
@@ -62,10 +79,10 @@ describe('training checkpoints', () => {
   });
 
   it('refuses a milestone outside the epochs left, and a checkpoint of another model', async () => {
-    await expect(trainTrial(input({ stopAtEpoch: 6 }))).rejects.toThrow('stopAtEpoch: 6 must be an integer above the resumed epoch (0) and below maxEpochs (6)');
+    await expect(trainTrial(input({ stopAtEpoch: 6 }))).rejects.toThrow('stopAtEpoch: 6 must be an integer from the resumed epoch (0) up to below maxEpochs (6)');
     let saved: TrainCheckpoint | undefined;
     await trainTrial(input({ stopAtEpoch: 2, onEpoch: async (epoch, _m, checkpoint) => (epoch === 2 && (saved = await checkpoint()), 'continue' as const) }));
-    await expect(trainTrial(input({ resume: saved, stopAtEpoch: 2 }))).rejects.toThrow('stopAtEpoch');
+    await expect(trainTrial(input({ resume: saved, stopAtEpoch: 1 }))).rejects.toThrow('stopAtEpoch');
     const other = { ...params, units: 8 };
     await expect(trainTrial(input({ params: other, resume: saved }))).rejects.toBeInstanceOf(TrialFailure);
   });

@@ -48,7 +48,8 @@ export interface TrainInput {
   resume?: TrainCheckpoint;
   /**
    * Pause after this epoch (a scheduler's rung): training returns with `stoppedBy: 'milestone'`
-   * unless it ended otherwise first. Must be below `maxEpochs` and above `resume.epoch`.
+   * unless it ended otherwise first. Must be below `maxEpochs` and at least `resume.epoch`
+   * (equal: the checkpoint is already there, and training returns without another epoch).
    * @defaultValue undefined (train to `maxEpochs`)
    */
   stopAtEpoch?: number;
@@ -100,7 +101,14 @@ export async function trainTrial(input: TrainInput): Promise<TrainResult> {
       bestMetrics = input.resume.bestMetrics;
     }
 
-    for (let epoch = firstEpoch; epoch <= input.maxEpochs; epoch++) {
+    // A checkpoint may already stand where this segment should end: its worker died between
+    // recording the epoch and ending the segment. End it now, without training further.
+    if (input.resume !== undefined) {
+      const { wait } = input.resume.stopper;
+      if (input.stopAtEpoch !== undefined && input.stopAtEpoch <= input.resume.epoch) stoppedBy = 'milestone';
+      else if (wait > 0 && wait >= input.earlyStopping.patience) stoppedBy = 'earlyStopping';
+    }
+    for (let epoch = firstEpoch; epoch <= input.maxEpochs && stoppedBy === 'maxEpochs'; epoch++) {
       // One stream per epoch, so a resumed trial shuffles as it would have without the pause.
       const order = permutation(input.data.trainRows, createRng(epochSeed(input.seed, epoch)));
       const train = await fitEpoch(model, split, order, batchSize, classWeight);
@@ -337,11 +345,11 @@ function checkInput(input: TrainInput): void {
   }
   if (!Number.isFinite(input.seed)) throw new ValidationError('seed', input.seed, 'must be a finite number');
   const done = input.resume?.epoch ?? 0;
-  if (!Number.isInteger(done) || done < 0 || done >= input.maxEpochs) {
-    throw new ValidationError('resume.epoch', done, `must be an integer between 0 and maxEpochs - 1 = ${input.maxEpochs - 1}`);
+  if (!Number.isInteger(done) || done < 0 || done > input.maxEpochs) {
+    throw new ValidationError('resume.epoch', done, `must be an integer between 0 and maxEpochs = ${input.maxEpochs}`);
   }
-  if (input.stopAtEpoch !== undefined && !(Number.isInteger(input.stopAtEpoch) && input.stopAtEpoch > done && input.stopAtEpoch < input.maxEpochs)) {
-    throw new ValidationError('stopAtEpoch', input.stopAtEpoch, `must be an integer above the resumed epoch (${done}) and below maxEpochs (${input.maxEpochs})`);
+  if (input.stopAtEpoch !== undefined && !(Number.isInteger(input.stopAtEpoch) && input.stopAtEpoch >= done && input.stopAtEpoch < input.maxEpochs)) {
+    throw new ValidationError('stopAtEpoch', input.stopAtEpoch, `must be an integer from the resumed epoch (${done}) up to below maxEpochs (${input.maxEpochs})`);
   }
   const { metric, direction } = input.objective;
   if (!(metric in METRIC_TASKS)) {
