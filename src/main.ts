@@ -42,7 +42,7 @@ export async function run(role: Role, config: Config = loadConfig(), log: Logger
 
     if (role === 'start' || role === 'worker') {
       const worker = startTrialWorker({ repo, queues, log, prefix: config.QUEUE_PREFIX, backend: backend.name, concurrency: config.WORKER_CONCURRENCY, lockMs: config.TRIAL_LOCK_MS });
-      closers.push(() => worker.close());
+      closers.push(() => worker.close(config.WORKER_GRACE_MS));
     }
     if (role === 'start' || role === 'api') {
       const coordinator = new Coordinator({ repo, queues, log, prefix: config.QUEUE_PREFIX, intervalMs: config.COORDINATOR_INTERVAL_MS });
