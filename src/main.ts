@@ -35,7 +35,17 @@ export async function run(role: Role, config: Config = loadConfig(), log: Logger
     closers.push(() => repo.close());
     const queues = openQueues(config.REDIS_URL, config.QUEUE_PREFIX);
     closers.push(() => queues.close());
+    // ioredis reconnects by itself, backing off up to 5 s (see redisConnection); say so, and say when it is back.
+    let lost = false;
     queues.connection.on('error', (err) => log.warn('redis connection error; reconnecting', { error: errorMessage(err) }));
+    queues.connection.on('reconnecting', (delayMs: number) => {
+      lost = true;
+      log.warn('redis reconnecting', { inMs: delayMs });
+    });
+    queues.connection.on('ready', () => {
+      if (lost) log.info('redis connection restored');
+      lost = false;
+    });
 
     const backend = await selectBackend(config.MAAS_BACKEND);
     log.info('compute backend', { backend: backend.name, detail: backend.detail });

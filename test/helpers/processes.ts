@@ -76,9 +76,9 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, what: s
 }
 
 /** Stops the processes and removes every queue key under `prefix`. */
-export async function stopAll(processes: MaasProcess[], prefix: string): Promise<void> {
+export async function stopAll(processes: MaasProcess[], prefix: string, redisUrl = REDIS_URL): Promise<void> {
   await Promise.all(processes.map((p) => p.kill('SIGTERM')));
-  const queues = openQueues(REDIS_URL, prefix);
+  const queues = openQueues(redisUrl, prefix);
   for (const q of Object.values(queues.trials)) await q.obliterate({ force: true });
   await queues.studyEvents.obliterate({ force: true });
   await queues.close();
