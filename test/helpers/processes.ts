@@ -28,8 +28,11 @@ export interface MaasProcess {
 }
 
 /** Starts `maas <role>` as a real child process with the given environment. */
-export function startMaas(role: 'api' | 'worker' | 'start', env: Record<string, string>): MaasProcess {
-  const child = spawn(process.execPath, [join(root, 'bin/maas.js'), role], {
+export function startMaas(role: 'api' | 'worker' | 'start', env: Record<string, string>, options: { netns?: string } = {}): MaasProcess {
+  const command = [process.execPath, join(root, 'bin/maas.js'), role];
+  // In a network namespace of its own, the process sees only that namespace's links: a host of its own.
+  const [file, ...args] = options.netns ? ['ip', 'netns', 'exec', options.netns, ...command] : command;
+  const child = spawn(file as string, args, {
     cwd: root,
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],

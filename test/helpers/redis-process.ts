@@ -13,13 +13,16 @@ export interface RedisProcess {
   stop(): Promise<void>;
 }
 
-export async function startRedis(): Promise<RedisProcess> {
+/** Starts one on a free port, listening on loopback and on `alsoBind` (e.g. test hosts' links). */
+export async function startRedis(alsoBind: string[] = []): Promise<RedisProcess> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'maas-redis-'));
   const url = `redis://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
   const up = async () => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''], { stdio: 'ignore' });
+    // Other addresses are test hosts' private links; protected mode would refuse them (no password in tests).
+    const network = alsoBind.length > 0 ? ['--protected-mode', 'no'] : [];
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', ...alsoBind, ...network, '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''], { stdio: 'ignore' });
     await eventually(async () => {
       const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
       probe.on('error', () => undefined); // a refused probe is the expected answer until the server is up
