@@ -8,7 +8,7 @@
  */
 import { startTestApp, studyEnd, type TestApp } from '../test/helpers/app.ts';
 
-const seeds = Number(process.argv[process.argv.indexOf('--seeds') + 1] || 3);
+const seeds = process.argv.includes('--seeds') ? Number(process.argv[process.argv.indexOf('--seeds') + 1]) : 3;
 const MAX_EPOCHS = 27;
 /** Random search: 9 trials × 27 epochs = 243 epochs. */
 const RANDOM = { maxTrials: 9 };
