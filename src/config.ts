@@ -24,6 +24,8 @@ const schema = z.object({
   REDIS_DATA_DIR: z.string().default('./data/redis'),
   /** Largest accepted dataset upload, in bytes. @defaultValue 100 MB */
   MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(100 * 1024 * 1024),
+  /** Most tensor memory one trial may hold, in MiB; a trial over it fails once with an out-of-memory reason. @defaultValue no limit */
+  TRIAL_MEMORY_MB: z.coerce.number().int().min(1).optional(),
   /** Trials one worker process trains at once. @defaultValue 1 */
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   /** Force a compute backend: tensorflow-gpu, tensorflow, webgpu, wasm or cpu. @defaultValue automatic */

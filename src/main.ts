@@ -51,7 +51,16 @@ export async function run(role: Role, config: Config = loadConfig(), log: Logger
     log.info('compute backend', { backend: backend.name, detail: backend.detail });
 
     if (role === 'start' || role === 'worker') {
-      const worker = startTrialWorker({ repo, queues, log, prefix: config.QUEUE_PREFIX, backend: backend.name, concurrency: config.WORKER_CONCURRENCY, lockMs: config.TRIAL_LOCK_MS });
+      const worker = startTrialWorker({
+        repo,
+        queues,
+        log,
+        prefix: config.QUEUE_PREFIX,
+        backend: backend.name,
+        concurrency: config.WORKER_CONCURRENCY,
+        lockMs: config.TRIAL_LOCK_MS,
+        ...(config.TRIAL_MEMORY_MB ? { memoryLimitBytes: config.TRIAL_MEMORY_MB * 2 ** 20 } : {}),
+      });
       closers.push(() => worker.close(config.WORKER_GRACE_MS));
     }
     if (role === 'start' || role === 'api') {

@@ -22,6 +22,8 @@ export interface ProcessorDeps {
    * handed back with its checkpoint. @defaultValue never
    */
   draining?: () => boolean;
+  /** Most bytes of tensors one trial may hold (TRIAL_MEMORY_MB). @defaultValue no limit */
+  memoryLimitBytes?: number;
   /** Trains one trial. @defaultValue trainTrial (tfjs); benchmarks of the orchestration pass a stand-in */
   train?: (input: TrainInput) => Promise<TrainResult>;
 }
@@ -92,6 +94,7 @@ export function createTrialProcessor(deps: ProcessorDeps) {
         seed: seed + trial.number,
         ...(checkpoint ? { resume: checkpoint } : {}),
         ...(stopAtEpoch !== undefined ? { stopAtEpoch } : {}),
+        ...(deps.memoryLimitBytes ? { memoryLimitBytes: deps.memoryLimitBytes } : {}),
         onEpoch: async (epoch, metrics, capture) => {
           const value = metrics[objective.metric];
           if (value !== undefined && (best === null || improves(value, best.value, objective.direction))) best = { value, epoch, metrics };

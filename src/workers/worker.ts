@@ -19,6 +19,8 @@ export interface TrialWorkerOptions {
   concurrency?: number;
   /** Lock on a trial; a dead worker's trial is taken up again after about this long. @defaultValue 30000 */
   lockMs?: number;
+  /** Most bytes of tensors one trial may hold. @defaultValue no limit */
+  memoryLimitBytes?: number;
   /**
    * Trains one trial. Benchmarks of the orchestration alone pass a stand-in (e.g. one that sleeps).
    * @defaultValue trainTrial (tfjs)
@@ -61,6 +63,7 @@ export function startTrialWorker(o: TrialWorkerOptions): TrialWorker {
     workerId: id,
     backend: o.backend,
     draining: () => draining,
+    ...(o.memoryLimitBytes ? { memoryLimitBytes: o.memoryLimitBytes } : {}),
     ...(o.train ? { train: o.train } : {}),
   });
   const worker = new Worker(QUEUE_OF[device], processor, {

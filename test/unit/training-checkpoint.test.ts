@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { EncodedData, EpochMetrics, Params, TaskSpec } from '../../src/domain.ts';
-import { selectBackend, trainTrial, TrialFailure, type TrainCheckpoint, type TrainInput } from '../../src/workers/training/index.ts';
+import { OutOfMemoryError, selectBackend, trainTrial, TrialFailure, type TrainCheckpoint, type TrainInput } from '../../src/workers/training/index.ts';
+import { asOutOfMemory } from '../../src/workers/training/trial-failure.ts';
 import { packList, unpackTensors } from '../../src/workers/training/checkpoint.ts';
 
 /**
@@ -85,5 +86,16 @@ describe('training checkpoints', () => {
     await expect(trainTrial(input({ resume: saved, stopAtEpoch: 1 }))).rejects.toThrow('stopAtEpoch');
     const other = { ...params, units: 8 };
     await expect(trainTrial(input({ params: other, resume: saved }))).rejects.toBeInstanceOf(TrialFailure);
+  });
+
+  it('fails a trial over its memory limit once, with the reason, and frees its tensors', async () => {
+    const before = tf.memory().numTensors;
+    const error = await trainTrial(input({ memoryLimitBytes: 64 })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OutOfMemoryError);
+    expect(error).toBeInstanceOf(TrialFailure);
+    expect((error as Error).message).toMatch(/^out of memory: the trial held [\d.]+ MiB of tensors after epoch 1, over its limit of 0\.0 MiB \(TRIAL_MEMORY_MB\)$/);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(asOutOfMemory(new RangeError('Array buffer allocation failed'))?.message).toMatch(/^out of memory: the backend could not allocate/);
+    expect(asOutOfMemory(new Error('connection reset'))).toBeNull();
   });
 });

@@ -16,5 +16,5 @@ export {
 export { serializeModel, loadModel, predictBatch } from './serialize.ts';
 export { trainTrial, type TrainInput, type TrainResult } from './train.ts';
 export { type TrainCheckpoint } from './checkpoint.ts';
-export { TrialFailure, TrainingDivergedError } from './trial-failure.ts';
+export { TrialFailure, TrainingDivergedError, OutOfMemoryError } from './trial-failure.ts';
 export { checkSpaceBuildable } from './space-check.ts';

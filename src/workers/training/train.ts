@@ -9,7 +9,7 @@ import { parseCommonParams } from './params.ts';
 import { createRng, permutation } from '../../rng.ts';
 import { serializeModel } from './serialize.ts';
 import { reorder, toTensors, type SplitTensors } from './tensors.ts';
-import { TrainingDivergedError, TrialFailure } from './trial-failure.ts';
+import { asOutOfMemory, OutOfMemoryError, TrainingDivergedError, TrialFailure } from './trial-failure.ts';
 
 /** Everything one trial's training needs. */
 export interface TrainInput {
@@ -41,6 +41,13 @@ export interface TrainInput {
    * or pruned trial) ends training after this epoch. Its errors end the trial and propagate.
    */
   onEpoch?: (epoch: number, metrics: EpochMetrics, checkpoint: () => Promise<TrainCheckpoint>) => Promise<'continue' | 'stop'> | 'continue' | 'stop';
+  /**
+   * Most bytes of tensors the trial may hold above what the process held when it started;
+   * checked after every epoch, and a trial over it fails for good with an out-of-memory
+   * reason. With several trials in one process the figure includes theirs.
+   * @defaultValue undefined (no limit besides what the backend can allocate)
+   */
+  memoryLimitBytes?: number;
   /**
    * Continue from this checkpoint (same family, params, spec and data) instead of epoch 1.
    * @defaultValue undefined (train from scratch)
@@ -87,7 +94,17 @@ export interface TrainResult {
  *   the field, the value and the rule.
  */
 export async function trainTrial(input: TrainInput): Promise<TrainResult> {
+  try {
+    return await train(input);
+  } catch (err) {
+    // A failed allocation fails the same way on every retry: fail the trial once, with the reason.
+    throw asOutOfMemory(err) ?? err;
+  }
+}
+
+async function train(input: TrainInput): Promise<TrainResult> {
   const { spec, objective } = input;
+  const baseline = tf.memory().numBytes;
   const { split, model, batchSize, classWeight, stopper } = prepare(input);
   const scale = spec.task === 'classification' ? 1 : (input.targetStd ?? 1);
   let bestWeights: tf.Tensor[] | undefined;
@@ -119,6 +136,10 @@ export async function trainTrial(input: TrainInput): Promise<TrainResult> {
           : { loss: train.loss, mae: train.metric * scale, val_loss: val.loss, val_mae: val.metric * scale };
       for (const [name, value] of Object.entries(metrics)) {
         if (!Number.isFinite(value)) throw new TrainingDivergedError(epoch, name, value);
+      }
+      const held = tf.memory().numBytes - baseline;
+      if (input.memoryLimitBytes !== undefined && held > input.memoryLimitBytes) {
+        throw new OutOfMemoryError(`the trial held ${mib(held)} MiB of tensors after epoch ${epoch}, over its limit of ${mib(input.memoryLimitBytes)} MiB (TRIAL_MEMORY_MB)`);
       }
       history.push(metrics);
 
@@ -167,6 +188,8 @@ export async function trainTrial(input: TrainInput): Promise<TrainResult> {
     disposeSplit(split);
   }
 }
+
+const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
 
 /** The seed of epoch `epoch`'s shuffle: a different stream per epoch, derived from the trial's seed alone. */
 function epochSeed(seed: number, epoch: number): number {
@@ -344,6 +367,9 @@ function checkInput(input: TrainInput): void {
     throw new ValidationError('maxEpochs', input.maxEpochs, 'must be an integer >= 1');
   }
   if (!Number.isFinite(input.seed)) throw new ValidationError('seed', input.seed, 'must be a finite number');
+  if (input.memoryLimitBytes !== undefined && !(Number.isFinite(input.memoryLimitBytes) && input.memoryLimitBytes > 0)) {
+    throw new ValidationError('memoryLimitBytes', input.memoryLimitBytes, 'must be a number of bytes > 0');
+  }
   const done = input.resume?.epoch ?? 0;
   if (!Number.isInteger(done) || done < 0 || done > input.maxEpochs) {
     throw new ValidationError('resume.epoch', done, `must be an integer between 0 and maxEpochs = ${input.maxEpochs}`);

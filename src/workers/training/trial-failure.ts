@@ -25,3 +25,21 @@ export class TrainingDivergedError extends TrialFailure {
     this.name = 'TrainingDivergedError';
   }
 }
+
+/** A trial that needs more memory than it may have: over its limit, or the backend could not allocate. */
+export class OutOfMemoryError extends TrialFailure {
+  constructor(detail: string, options?: ErrorOptions) {
+    super(`out of memory: ${detail}`, options);
+    this.name = 'OutOfMemoryError';
+  }
+}
+
+// What the backends throw when an allocation fails: V8's typed arrays, wasm memory growth, emscripten.
+const ALLOCATION_FAILED = /Array buffer allocation failed|Invalid typed array length|Cannot enlarge memory|Maximum memory size exceeded|WebAssembly\.Memory|out of memory/i;
+
+/** The error to fail a trial with when `err` is a failed allocation, or null for anything else. */
+export function asOutOfMemory(err: unknown): OutOfMemoryError | null {
+  if (err instanceof OutOfMemoryError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return ALLOCATION_FAILED.test(message) ? new OutOfMemoryError(`the backend could not allocate (${message.slice(0, 200)}); a smaller model or batch size may fit`, { cause: err }) : null;
+}
