@@ -19,7 +19,8 @@ export class PaddingMask extends tf.layers.Layer {
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    return tf.tidy(() => tf.expandDims(tf.cast(tf.notEqual(onlyTensor(inputs), 0), 'float32'), -1));
+    // min(|id|, 1) rather than cast(notEqual(id, 0)): no bool tensor, which tfjs-webgpu's Transpose miscompiles (i32 into f32).
+    return tf.tidy(() => tf.expandDims(tf.minimum(tf.abs(onlyTensor(inputs)), 1), -1));
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
