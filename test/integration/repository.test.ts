@@ -42,6 +42,26 @@ describe.each(PROVIDERS)('repository on %s', (provider) => {
     expect([...data!.labels]).toEqual([0, 1, 0]);
   });
 
+  it('keeps a write made while another request of the process has a transaction open, when that one rolls back', async () => {
+    const row = (id: string) => ({ id, name: id, kind: 'tabular', task: 'classification', target: 'y', rows: 1, summary: '{}', preprocessing: '{}' });
+    const [inside, outside] = [randomUUID(), randomUUID()];
+    let began!: () => void;
+    const open = new Promise<void>((resolve) => (began = resolve));
+    const rolledBack = repo.db.$transaction(async (tx) => {
+      await tx.dataset.create({ data: row(inside) });
+      began();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      throw new Error('rolled back');
+    });
+    await open;
+    // One statement, outside any transaction (SQLite once ran it inside the open one).
+    await repo.db.dataset.create({ data: row(outside) });
+    await expect(rolledBack).rejects.toThrow('rolled back');
+    const ids = (await repo.datasets.list()).map((d) => d.id);
+    expect(ids).toContain(outside);
+    expect(ids).not.toContain(inside);
+  });
+
   it('creates each trial number once and records a result once', async () => {
     const datasetId = randomUUID();
     await repo.datasets.create({ id: datasetId, name: 'd', kind: 'tabular', task: 'classification', target: 'y', rows: 1, summary: {}, preprocessing: {}, features: new Float32Array(1), labels: new Float32Array(1) });
