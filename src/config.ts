@@ -37,6 +37,12 @@ const schema = z.object({
    * handed back with its checkpoint, and any still mid-epoch is taken over from its last one. @defaultValue 30000
    */
   WORKER_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
+  /**
+   * How long a worker keeps retrying a database call of a running trial while the database is
+   * unreachable (refused or dropped connections, SQLite busy), with backoff from 250 ms to 5 s,
+   * before the attempt fails and is retried from its checkpoint; 0 turns retrying off. @defaultValue 60000
+   */
+  DB_RETRY_MS: z.coerce.number().int().min(0).default(60_000),
   /** How often the coordinator re-checks every running study (time limits, lost jobs). @defaultValue 5000 */
   COORDINATOR_INTERVAL_MS: z.coerce.number().int().min(100).default(5000),
   /** Log level: debug, info, warn, error. @defaultValue 'info' */

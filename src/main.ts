@@ -59,6 +59,7 @@ export async function run(role: Role, config: Config = loadConfig(), log: Logger
         backend: backend.name,
         concurrency: config.WORKER_CONCURRENCY,
         lockMs: config.TRIAL_LOCK_MS,
+        dbRetryMs: config.DB_RETRY_MS,
         ...(config.TRIAL_MEMORY_MB ? { memoryLimitBytes: config.TRIAL_MEMORY_MB * 2 ** 20 } : {}),
       });
       closers.push(() => worker.close(config.WORKER_GRACE_MS));

@@ -14,6 +14,17 @@ export const modelNameSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'must be 1-100 letters, digits, ".", "_" or "-", starting with a letter or digit');
 
+/**
+ * Which workers a study's trials need.
+ * - 'auto': heavy families (cnn, rnn, transformer) go to the GPU queue while a GPU worker is
+ *   alive, everything else (and everything when none is) to the CPU queue.
+ * - 'cpu': every trial goes to the CPU queue, even while a GPU worker is alive.
+ * - 'gpu': every trial, of any family, goes to the GPU queue and waits there until a GPU worker
+ *   takes it; that queue's depth in /metrics is what an autoscaler reads to start one.
+ */
+export const studyDeviceSchema = z.enum(['auto', 'cpu', 'gpu']);
+export type StudyDevice = z.infer<typeof studyDeviceSchema>;
+
 export const studyConfigSchema = z.object({
   objective: z.object({
     metric: metricSchema,
@@ -27,6 +38,16 @@ export const studyConfigSchema = z.object({
     parallelism: z.number().int().min(1).max(64).default(1),
     /** Wall-clock limit for the whole study; running trials stop at their next epoch. */
     timeLimitSeconds: z.number().int().min(1).max(30 * 86400).optional(),
+    /**
+     * A running trial with no report (its start, or an epoch) for this long is stuck: its
+     * attempt is failed and the trial retried, like one whose worker died. Longer than the
+     * slowest epoch. @defaultValue 3600
+     */
+    trialTimeoutSeconds: z.number().int().min(1).max(7 * 86400).default(3600),
+    /** Times a trial is retried after a stuck or lost attempt, before it fails for good. @defaultValue 2 */
+    maxRetries: z.number().int().min(0).max(10).default(2),
+    /** The study fails, stopping its other trials, once more than this many trials have failed. @defaultValue no limit */
+    maxFailedTrials: z.number().int().min(0).max(1000).optional(),
   }),
   search: z.object({
     algorithm: z.string().default('random'),
@@ -61,6 +82,11 @@ export const studyConfigSchema = z.object({
   window: z.number().int().optional(),
   /** Forecasting only: steps each forecast predicts. Required there. */
   horizon: z.number().int().optional(),
+  /**
+   * The device class the study's trials need; see studyDeviceSchema. Studies stored before it
+   * existed read back as 'auto', which is how they were routed. @defaultValue 'auto'
+   */
+  device: studyDeviceSchema.default('auto'),
 });
 
 export type StudyConfigInput = z.input<typeof studyConfigSchema>;

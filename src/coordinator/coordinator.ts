@@ -5,10 +5,27 @@ import { STUDY_EVENTS_QUEUE, studyEventSchema, trialJobId, type DeviceClass, typ
 import { listWorkers } from '../queue/workers.ts';
 import { HEAVY_FAMILIES, type Family } from '../domain.ts';
 import { rankByValue } from '../ranking.ts';
+import type { StudyDevice } from '../schemas.ts';
 import { SearchSpaceExhaustedError } from '../errors.ts';
+import { stuckOutcome } from '../faults/stuck.ts';
 import { createSampler, rngFor, searchSpaceSchema, type FrozenTrial } from '../search/index.ts';
 import { schedulerFor, type Scheduler } from '../search/schedulers/index.ts';
-import { ACTIVE_STUDY_STATES, ACTIVE_TRIAL_STATES, UNFINISHED_TRIAL_STATES, type Repository, type StudyRecord, type TrialRecord } from '../storage/index.ts';
+import { ACTIVE_STUDY_STATES, ACTIVE_TRIAL_STATES, UNFINISHED_TRIAL_STATES, type Repository, type StudyRecord, type TrialRecord, type TrialSummary } from '../storage/index.ts';
+
+/** Whether a GPU worker is alive; see Coordinator.gpuAliveOnce. */
+type GpuAlive = () => Promise<boolean>;
+
+/**
+ * The queue a trial goes to, by its study's `device` (see studyDeviceSchema). Only a heavy
+ * trial of an 'auto' study asks whether a GPU worker is alive.
+ */
+async function deviceClassOf(device: StudyDevice, family: string, gpuAlive: GpuAlive): Promise<DeviceClass> {
+  if (device !== 'auto') return device;
+  return HEAVY_FAMILIES.includes(family as Family) && (await gpuAlive()) ? 'gpu' : 'cpu';
+}
+
+/** How many of `trials` hold a worker slot or wait for one. */
+const activeCount = (trials: readonly TrialSummary[]) => trials.filter((t) => ACTIVE_TRIAL_STATES.includes(t.state)).length;
 
 export interface CoordinatorOptions {
   repo: Repository;
@@ -36,6 +53,8 @@ export class Coordinator {
   private timer?: NodeJS.Timeout;
   /** Serializes ticks of one study within this process. */
   private readonly running = new Map<string, Promise<void>>();
+  /** A study's tick that waits for the running one; later calls share it. */
+  private readonly pending = new Map<string, { done: Promise<void>; reconcile: boolean }>();
 
   constructor(private readonly options: CoordinatorOptions) {
     this.repo = options.repo;
@@ -47,7 +66,8 @@ export class Coordinator {
   async start(): Promise<void> {
     this.events = new Worker(
       STUDY_EVENTS_QUEUE,
-      async (job) => this.tick(studyEventSchema.parse(job.data).studyId),
+      // An event means a trial ended: its study needs new trials, not a check of every job (the sweep does that).
+      async (job) => this.tick(studyEventSchema.parse(job.data).studyId, { reconcile: false }),
       { connection: this.queues.connection, prefix: this.options.prefix, concurrency: 4 },
     );
     this.events.on('error', (err) => this.log.warn('study-events worker error', { error: errorMessage(err) }));
@@ -70,13 +90,32 @@ export class Coordinator {
     }
   }
 
-  /** Brings one study up to date. Safe to call any number of times, from any process. */
-  tick(studyId: string): Promise<void> {
+  /**
+   * Brings one study up to date. Safe to call any number of times, from any process.
+   * Calls that arrive while a tick of the study waits to start share that tick: it starts
+   * after they were made, so it sees what they were called for. Without this, every ended
+   * trial queued one more full tick behind the others.
+   * @param options.reconcile - also check every unfinished trial's job in Redis (see
+   *   reconcileJobs); costs two Redis calls per trial. @defaultValue true
+   */
+  tick(studyId: string, options: { reconcile?: boolean } = {}): Promise<void> {
+    const reconcile = options.reconcile ?? true;
+    const waiting = this.pending.get(studyId);
+    if (waiting) {
+      waiting.reconcile ||= reconcile;
+      return waiting.done;
+    }
+    const entry = { done: Promise.resolve(), reconcile };
     const previous = this.running.get(studyId) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(() => this.decide(studyId)).finally(() => {
+    const next = previous.catch(() => undefined).then(() => {
+      if (this.pending.get(studyId) === entry) this.pending.delete(studyId);
+      return this.decide(studyId, entry.reconcile);
+    }).finally(() => {
       if (this.running.get(studyId) === next) this.running.delete(studyId);
     });
+    entry.done = next;
     this.running.set(studyId, next);
+    this.pending.set(studyId, entry);
     return next;
   }
 
@@ -88,34 +127,43 @@ export class Coordinator {
     return changed;
   }
 
-  private async decide(studyId: string): Promise<void> {
+  private async decide(studyId: string, reconcile: boolean): Promise<void> {
     const study = await this.repo.studies.get(studyId);
     if (!study || !ACTIVE_STUDY_STATES.includes(study.state)) return;
     const { budget } = study.config;
-    let trials = await this.repo.trials.list(studyId);
+    let trials: TrialSummary[] = await this.repo.trials.summaries(studyId);
     const timeUp = budget.timeLimitSeconds !== undefined && Date.now() - study.createdAt.getTime() >= budget.timeLimitSeconds * 1000;
 
     const scheduler = schedulerFor(study.config.search.scheduling, study.config.seed);
+    const gpuAlive = this.gpuAliveOnce();
+    if (reconcile && (await this.timeOutStuck(study, gpuAlive))) trials = await this.repo.trials.summaries(studyId);
+    if (await this.stopOnFailures(study, trials)) return;
     let exhausted = false;
     if (timeUp) {
       for (const id of await this.repo.trials.cancelQueued(studyId)) await this.removeJob(id);
       await this.repo.trials.endPaused(studyId, 'pruned', 'the time limit ended the study before this trial was promoted');
-      trials = await this.repo.trials.list(studyId);
+      trials = await this.repo.trials.summaries(studyId);
     } else {
-      let active = trials.filter((t) => ACTIVE_TRIAL_STATES.includes(t.state)).length;
       // A promotion goes before a new trial: ASHA prefers spending a free worker on a proven configuration.
-      if (scheduler) active += await this.promote(study, scheduler, trials, budget.parallelism - active);
-      const slots = Math.min(budget.parallelism - active, budget.maxTrials - trials.length);
+      const promoted = scheduler ? await this.promote(study, scheduler, trials, budget.parallelism - activeCount(trials), gpuAlive) : 0;
+      const slots = Math.min(budget.parallelism - activeCount(trials) - promoted, budget.maxTrials - trials.length);
       // Each new trial joins the history, so the next suggestion of this tick sees it in flight.
       const history: FrozenTrial[] = trials.map((t) => ({ number: t.number, params: t.params, state: t.state, value: t.value }));
+      const created: TrialSummary[] = [];
+      let taken = false;
       for (let i = 0; i < slots && !exhausted; i++) {
-        const outcome = await this.createTrial(study, history, trials.length + i);
+        const outcome = await this.createTrial(study, history, trials.length + i, gpuAlive);
         if (outcome === 'failed') return;
-        exhausted = outcome === 'exhausted';
+        if (outcome === 'exhausted') exhausted = true;
+        else if (outcome === 'taken') taken = true;
+        else created.push(outcome);
       }
-      trials = await this.repo.trials.list(studyId);
+      // Listed again only when another coordinator changed the list: a list costs O(trials), and a
+      // busy study ticks many times a second. States read at the start may be stale, but every
+      // change that matters sends an event, and that event's tick starts after this one.
+      trials = promoted > 0 || taken ? await this.repo.trials.summaries(studyId) : [...trials, ...created];
     }
-    if (await this.reconcileJobs(trials)) trials = await this.repo.trials.list(studyId);
+    if (reconcile && (await this.reconcileJobs(study, trials, gpuAlive))) trials = await this.repo.trials.summaries(studyId);
 
     if (study.state === 'queued' && trials.length > 0) await this.repo.studies.transition(studyId, ['queued'], 'running');
     const allCreated = timeUp || exhausted || trials.length >= budget.maxTrials;
@@ -123,15 +171,60 @@ export class Coordinator {
       // Nothing runs, nothing new will start, and no paused trial qualifies for its next rung: they stop here.
       if ((await this.promotable(study, scheduler, trials)).length === 0) {
         await this.repo.trials.endPaused(studyId, 'pruned', 'not among the best of its rung when the study ran out of trials');
-        trials = await this.repo.trials.list(studyId);
+        trials = await this.repo.trials.summaries(studyId);
       }
     }
     const unfinished = trials.some((t) => UNFINISHED_TRIAL_STATES.includes(t.state));
     if (!unfinished && allCreated) await this.finish(study, trials, timeUp, exhausted);
   }
 
+  /**
+   * Ends the attempts of running trials that have not reported for the study's
+   * trialTimeoutSeconds (a worker that hangs, or keeps its lock alive while its training never
+   * returns): each is queued again as a new job that continues from its checkpoint, up to
+   * maxRetries times, and then fails with the reason. Returns whether any trial changed.
+   */
+  private async timeOutStuck(study: StudyRecord, gpuAlive: GpuAlive): Promise<boolean> {
+    const { budget } = study.config;
+    const before = new Date(Date.now() - budget.trialTimeoutSeconds * 1000);
+    let changed = false;
+    for (const t of await this.repo.trials.silentSince(study.id, before)) {
+      const outcome = stuckOutcome(budget, t.retries);
+      if (!(await this.repo.trials.timeOut(t.id, t.attempts, before, outcome))) continue;
+      const context = { studyId: study.id, trial: t.number, attempt: t.attempts, worker: t.worker, timeoutSeconds: budget.trialTimeoutSeconds };
+      if (outcome.retry) {
+        // A new job id: the old job may stay held by the hung worker, whose writes no longer count.
+        await this.enqueue(study, { ...t, retries: t.retries + 1 }, gpuAlive);
+        this.log.warn('trial stuck; queued again', { ...context, retry: t.retries + 1 });
+      } else {
+        this.log.warn('trial stuck; failed', { ...context, reason: outcome.reason });
+      }
+      changed = true;
+    }
+    return changed;
+  }
+
+  /**
+   * Fails the study once more than budget.maxFailedTrials of its trials have failed: queued
+   * and paused trials end, running ones stop at their next epoch, nothing is promoted.
+   * Returns whether the study has ended so.
+   */
+  private async stopOnFailures(study: StudyRecord, trials: readonly TrialSummary[]): Promise<boolean> {
+    const max = study.config.budget.maxFailedTrials;
+    const failed = trials.filter((t) => t.state === 'failed');
+    if (max === undefined || failed.length <= max) return false;
+    const reasons = [...new Set(failed.map((t) => t.error).filter(Boolean))].slice(0, 3).join('; ');
+    const message = `${failed.length} trials failed, more than budget.maxFailedTrials (${max})${reasons ? `: ${reasons}` : ''}`;
+    if (await this.repo.studies.transition(study.id, ACTIVE_STUDY_STATES, 'failed', message)) {
+      for (const id of await this.repo.trials.cancelQueued(study.id)) await this.removeJob(id);
+      await this.repo.trials.endPaused(study.id, 'cancelled', 'the study failed: too many failed trials');
+      this.log.warn('study failed', { studyId: study.id, message });
+    }
+    return true;
+  }
+
   /** The paused trials the scheduler sends on now. */
-  private async promotable(study: StudyRecord, scheduler: Scheduler, trials: readonly TrialRecord[]): Promise<TrialRecord[]> {
+  private async promotable(study: StudyRecord, scheduler: Scheduler, trials: readonly TrialSummary[]): Promise<TrialSummary[]> {
     if (!trials.some((t) => t.state === 'paused')) return [];
     const rungValues = new Map<string, Map<number, number>>();
     for (const r of await this.repo.trials.rungs(study.id)) {
@@ -145,13 +238,13 @@ export class Coordinator {
   }
 
   /** Promotes up to `slots` paused trials (lowest numbers first) and enqueues their next segment; returns how many. */
-  private async promote(study: StudyRecord, scheduler: Scheduler, trials: readonly TrialRecord[], slots: number): Promise<number> {
+  private async promote(study: StudyRecord, scheduler: Scheduler, trials: readonly TrialSummary[], slots: number, gpuAlive: GpuAlive): Promise<number> {
     if (slots <= 0) return 0;
     let promoted = 0;
     for (const t of (await this.promotable(study, scheduler, trials)).slice(0, slots)) {
       // Compare-and-set: a second coordinator promoting the same trial changes nothing.
       if (!(await this.repo.trials.promote(t.id, t.rung + 1))) continue;
-      await this.enqueue({ ...t, rung: t.rung + 1 });
+      await this.enqueue(study, { ...t, rung: t.rung + 1 }, gpuAlive);
       this.log.info('trial promoted', { studyId: study.id, trial: t.number, rung: t.rung + 1 });
       promoted += 1;
     }
@@ -159,11 +252,13 @@ export class Coordinator {
   }
 
   /**
-   * Creates trial `number` and adds it to `history`. A sampler that has tried its whole space
-   * (grid search) creates nothing: 'exhausted', and the study completes once its trials end.
-   * A sampler that cannot suggest anything else fails the study instead of retrying forever.
+   * Creates trial `number`, enqueues it, adds it to `history` and returns it ('taken' when
+   * another coordinator created that number first, and enqueues it). A sampler that has tried
+   * its whole space (grid search) creates nothing: 'exhausted', and the study completes once
+   * its trials end. A sampler that cannot suggest anything else fails the study instead of
+   * retrying forever.
    */
-  private async createTrial(study: StudyRecord, history: FrozenTrial[], number: number): Promise<'created' | 'exhausted' | 'failed'> {
+  private async createTrial(study: StudyRecord, history: FrozenTrial[], number: number, gpuAlive: GpuAlive): Promise<TrialRecord | 'taken' | 'exhausted' | 'failed'> {
     const { config } = study;
     let params;
     try {
@@ -176,9 +271,13 @@ export class Coordinator {
       return 'failed';
     }
     const trial = await this.repo.trials.create({ id: randomUUID(), studyId: study.id, number, family: String(params.family), params });
-    if (trial) this.log.debug('trial created', { studyId: study.id, trial: number, params });
     history.push({ number, params, state: 'queued', value: null });
-    return 'created';
+    if (!trial) return 'taken';
+    this.log.debug('trial created', { studyId: study.id, trial: number, params });
+    // At once, not in this tick's reconciliation, so a worker can start it while the tick goes on.
+    // A trial left without a job (this enqueue failed) gets one when a later tick reconciles.
+    await this.enqueue(study, trial, gpuAlive);
+    return trial;
   }
 
   /**
@@ -188,24 +287,26 @@ export class Coordinator {
    * - a trial whose job failed for good (its last attempt, or too many
    *   stalls) is marked failed with BullMQ's reason, so the study cannot wait
    *   for it forever;
-   * - a heavy trial still waiting for a GPU worker when none is alive any
-   *   more moves to the CPU queue.
+   * - a trial still waiting on the GPU queue that its study would now send
+   *   to the CPU queue (a heavy trial of an 'auto' study, when no GPU worker
+   *   is alive any more) moves there. A 'gpu' study's trials stay and wait.
    * Returns whether any trial changed state.
    */
-  private async reconcileJobs(trials: readonly TrialRecord[]): Promise<boolean> {
+  private async reconcileJobs(study: StudyRecord, trials: readonly TrialSummary[], gpuAlive: GpuAlive): Promise<boolean> {
     let changed = false;
-    const gpuAlive = (await listWorkers(this.queues.connection, this.options.prefix)).some((w) => w.device === 'gpu');
-    for (const t of trials) {
-      if (!ACTIVE_TRIAL_STATES.includes(t.state)) continue;
+    const active = trials.filter((t) => ACTIVE_TRIAL_STATES.includes(t.state));
+    // All lookups at once: one at a time, a study at full parallelism waited for 2 × parallelism round trips per tick.
+    const states = await Promise.all(active.map((t) => Promise.all([this.queues.trials.cpu.getJobState(trialJobId(t)), this.queues.trials.gpu.getJobState(trialJobId(t))])));
+    for (const [i, t] of active.entries()) {
       const jobId = trialJobId(t);
-      const [cpu, gpu] = await Promise.all([this.queues.trials.cpu.getJobState(jobId), this.queues.trials.gpu.getJobState(jobId)]);
+      const [cpu, gpu] = states[i]!;
       const [state, device]: [string, DeviceClass] = gpu !== 'unknown' ? [gpu, 'gpu'] : [cpu, 'cpu'];
-      if (state === 'unknown' || (device === 'gpu' && !gpuAlive && (state === 'waiting' || state === 'prioritized'))) {
+      if (state === 'unknown' || (device === 'gpu' && (state === 'waiting' || state === 'prioritized') && (await deviceClassOf(study.config.device, t.family, gpuAlive)) === 'cpu')) {
         // Re-read first: a trial that finished since the list was taken has had its job removed.
         const fresh = await this.repo.trials.get(t.id);
         if (!fresh || !ACTIVE_TRIAL_STATES.includes(fresh.state)) continue;
         if (state !== 'unknown') await this.queues.trials.gpu.remove(jobId);
-        await this.enqueue(fresh, gpuAlive);
+        await this.enqueue(study, fresh, gpuAlive);
       } else if (state === 'failed') {
         const job = await this.queues.trials[device].getJob(jobId);
         changed = (await this.repo.trials.end(t.id, 'failed', job?.failedReason || 'its job failed')) || changed;
@@ -214,11 +315,21 @@ export class Coordinator {
     return changed;
   }
 
+  /**
+   * Whether any GPU worker is alive, asked at most once per tick and only when a heavy trial
+   * needs routing: the registry is read with SCAN, which walks the whole Redis keyspace.
+   */
+  private gpuAliveOnce(): GpuAlive {
+    let answer: Promise<boolean> | undefined;
+    return () => (answer ??= listWorkers(this.queues.connection, this.options.prefix).then((ws) => ws.some((w) => w.device === 'gpu')));
+  }
+
   /** Adds the job of a trial's current segment, on the queue of its device class (a no-op when it exists). */
-  private async enqueue(t: TrialRecord, gpuAlive?: boolean): Promise<void> {
-    const gpu = gpuAlive ?? (await listWorkers(this.queues.connection, this.options.prefix)).some((w) => w.device === 'gpu');
-    const target: DeviceClass = HEAVY_FAMILIES.includes(t.family as Family) && gpu ? 'gpu' : 'cpu';
-    await this.queues.trials[target].add('train', { trialId: t.id, studyId: t.studyId }, { jobId: trialJobId(t) });
+  private async enqueue(study: StudyRecord, t: TrialSummary, gpuAlive: GpuAlive): Promise<void> {
+    const target = await deviceClassOf(study.config.device, t.family, gpuAlive);
+    // A try that throws for a reason outside the trial (the database or Redis away too long) is one of the study's retries.
+    const attempts = study.config.budget.maxRetries + 1;
+    await this.queues.trials[target].add('train', { trialId: t.id, studyId: t.studyId, retries: t.retries }, { jobId: trialJobId(t), attempts });
     this.log.debug('trial enqueued', { trialId: t.id, rung: t.rung, device: target });
   }
 
@@ -231,7 +342,7 @@ export class Coordinator {
   }
 
   /** Ends a study; its best trial (completed, or pruned with its best epoch kept) becomes the next version of its model. */
-  private async finish(study: StudyRecord, trials: readonly TrialRecord[], timeUp: boolean, exhausted = false): Promise<void> {
+  private async finish(study: StudyRecord, trials: readonly TrialSummary[], timeUp: boolean, exhausted = false): Promise<void> {
     const best = rankByValue(trials.filter((t) => t.state === 'completed' || t.state === 'pruned'), study.config.objective.direction)[0];
     if (!best) {
       const reasons = [...new Set(trials.map((t) => t.error).filter(Boolean))].slice(0, 3).join('; ');
@@ -239,6 +350,8 @@ export class Coordinator {
       if (await this.repo.studies.transition(study.id, ACTIVE_STUDY_STATES, 'failed', message)) this.log.warn('study failed', { studyId: study.id, message });
       return;
     }
+    // Ticks read trials in summary; the champion's metrics are read once, here.
+    const metrics = (await this.repo.trials.get(best.id))?.metrics ?? {};
     // The version, the alias and the study's end are one transaction, so a study cancelled meanwhile is never promoted.
     const version = await this.repo.models.promoteStudy({
       modelName: study.promoteTo,
@@ -246,7 +359,7 @@ export class Coordinator {
       trialId: best.id,
       datasetId: study.datasetId,
       family: best.family,
-      metrics: best.metrics ?? {},
+      metrics,
       message: (v) => `${timeUp ? 'time limit reached; ' : exhausted ? 'every point of the search space tried; ' : ''}best trial #${best.number} (${study.config.objective.metric} ${best.value}) promoted to ${study.promoteTo} v${v} as champion`,
     });
     if (version) this.log.info('study completed', { studyId: study.id, model: version.modelName, version: version.version });

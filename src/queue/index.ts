@@ -18,14 +18,22 @@ export const QUEUE_OF: Record<DeviceClass, string> = { cpu: TRIALS_QUEUE, gpu: G
 /** "Something happened to this study": wakes a coordinator to decide what comes next. */
 export const STUDY_EVENTS_QUEUE = 'study-events';
 
-export const trialJobSchema = z.object({ trialId: z.string().min(1), studyId: z.string().min(1) });
+export const trialJobSchema = z.object({
+  trialId: z.string().min(1),
+  studyId: z.string().min(1),
+  /** The trial's retry count when the job was made; a job of an earlier retry does not claim the trial. Absent on older jobs. */
+  retries: z.number().int().min(0).optional(),
+});
 
 /**
- * The job id of a trial's current segment: the trial id for its first, and one per rung for
- * the segments a scheduler's promotions start, so each segment is enqueued exactly once.
+ * The job id of a trial's current segment: the trial id for its first, one per rung for the
+ * segments a scheduler's promotions start, and one per retry of a stuck trial (whose old job
+ * may still be held by a hung worker), so each segment is enqueued exactly once.
  */
-export function trialJobId(trial: { id: string; rung: number }): string {
-  return trial.rung === 0 ? trial.id : `${trial.id}-r${trial.rung}`;
+export function trialJobId(trial: { id: string; rung: number; retries?: number }): string {
+  const rung = trial.rung === 0 ? '' : `-r${trial.rung}`;
+  const retry = trial.retries ? `-t${trial.retries}` : '';
+  return `${trial.id}${rung}${retry}`;
 }
 export type TrialJob = z.infer<typeof trialJobSchema>;
 

@@ -9,11 +9,12 @@ export { providerOf } from './url.ts';
 export type { Db } from './db.ts';
 export type { DatasetRecord, NewDataset } from './datasets.ts';
 export type { StudyRecord } from './studies.ts';
-export type { TrialRecord, EpochRecord, BestSoFar } from './trials.ts';
+export type { TrialRecord, TrialSummary, EpochRecord, BestSoFar } from './trials.ts';
 export type { ModelVersionRecord, ModelSummary } from './models.ts';
 export { CHAMPION } from './models.ts';
 export { ACTIVE_TRIAL_STATES, UNFINISHED_TRIAL_STATES, type RungRecord } from './trials.ts';
 export { ACTIVE_STUDY_STATES } from './studies.ts';
+export { createDbRetry, isUnavailable, type DbRetry, type DbRetryOptions } from './retry.ts';
 
 /** Every table, grouped by resource, over one Prisma client. */
 export interface Repository {

@@ -2,6 +2,7 @@ import type { EpochMetrics, ModelArtifact, Params, TrainCheckpoint, TrialState }
 import { epochMetricsSchema, parseJson } from '../schemas.ts';
 import { z } from 'zod';
 import type { Db } from './db.ts';
+import { ACTIVE_STUDY_STATES } from './studies.ts';
 
 type CheckpointRow = { epoch: number; state: string; weights: Uint8Array; optimizer: Uint8Array; best: Uint8Array };
 
@@ -28,10 +29,17 @@ export interface TrialRecord {
   attempts: number;
   /** Scheduled trials: the rung the trial trains toward, or is paused at (0 = first). */
   rung: number;
+  /** Times the trial was found stuck and queued again (see StudyConfig budget.trialTimeoutSeconds). */
+  retries: number;
   createdAt: Date;
   startedAt: Date | null;
+  /** When the running attempt last reported: its start, or its latest epoch. */
+  reportedAt: Date | null;
   endedAt: Date | null;
 }
+
+/** The part of a trial that a coordinator reads for every trial of a study on every tick. */
+export type TrialSummary = Pick<TrialRecord, 'id' | 'studyId' | 'number' | 'family' | 'params' | 'state' | 'value' | 'rung' | 'retries' | 'error'>;
 
 export interface EpochRecord {
   epoch: number;
@@ -113,9 +121,26 @@ export function trialStore(db: Db) {
       const row = await db.trial.findUnique({ where: { id } });
       return row ? toRecord(row) : null;
     },
+    /** Whether a trial is running in a study that is still active: one query, asked after every epoch. */
+    async running(id: string): Promise<boolean> {
+      const row = await db.trial.findFirst({ where: { id, state: 'running', study: { state: { in: ACTIVE_STUDY_STATES } } }, select: { id: true } });
+      return row !== null;
+    },
     async list(studyId: string): Promise<TrialRecord[]> {
       const rows = await db.trial.findMany({ where: { studyId }, orderBy: { number: 'asc' } });
       return rows.map(toRecord);
+    },
+    /**
+     * Every trial of a study, by number, in summary: about half the columns of `list`, and only
+     * the params parsed. A coordinator reads this on every tick, about once per ended trial.
+     */
+    async summaries(studyId: string): Promise<TrialSummary[]> {
+      const rows = await db.trial.findMany({
+        where: { studyId },
+        orderBy: { number: 'asc' },
+        select: { id: true, studyId: true, number: true, family: true, params: true, state: true, value: true, rung: true, retries: true, error: true },
+      });
+      return rows.map((row) => ({ ...row, state: row.state as TrialState, params: parseJson(paramsSchema, row.params, `params of trial ${row.id}`) }));
     },
     async curve(trialId: string): Promise<EpochRecord[]> {
       const rows = await db.trialEpoch.findMany({ where: { trialId }, orderBy: { epoch: 'asc' } });
@@ -127,15 +152,20 @@ export function trialStore(db: Db) {
      * after that point are dropped in the same transaction, so the curve has no gaps and no
      * repeats. Returns null when the trial is no longer runnable (cancelled or already finished).
      */
-    async start(id: string, worker: string, backend: string): Promise<{ trial: TrialRecord; checkpoint: TrainCheckpoint | null } | null> {
+    async start(id: string, worker: string, backend: string, retries?: number): Promise<{ trial: TrialRecord; checkpoint: TrainCheckpoint | null } | null> {
+      const now = new Date();
+      const claim = { state: 'running', worker, backend, startedAt: now, reportedAt: now, attempts: { increment: 1 }, epochs: 0, value: null, metrics: null, bestEpoch: null };
+      // A job of an earlier retry (its worker hung, then came back) must not take the trial from the current one.
+      const current = retries === undefined ? {} : { retries };
+      // A trial that no attempt has claimed yet has no checkpoint and no epochs (only a claimed
+      // attempt writes them), so its first claim is one statement, not a transaction of four.
+      const [fresh] = await db.trial.updateManyAndReturn({ where: { id, state: 'queued', attempts: 0, ...current }, data: claim });
+      if (fresh) return { trial: toRecord(fresh), checkpoint: null };
       return db.$transaction(async (tx) => {
         // The claim is the transaction's first statement. SQLite starts transactions deferred, and one
         // that reads first cannot take the write lock once another process has written since
-        // (SQLITE_BUSY_SNAPSHOT, without waiting): under load that failed every attempt of a trial.
-        const { count } = await tx.trial.updateMany({
-          where: { id, state: { in: ACTIVE_TRIAL_STATES } },
-          data: { state: 'running', worker, backend, startedAt: new Date(), attempts: { increment: 1 }, epochs: 0, value: null, metrics: null, bestEpoch: null },
-        });
+        // (SQLITE_BUSY_SNAPSHOT, without waiting); under load, trials failed all their attempts so.
+        const { count } = await tx.trial.updateMany({ where: { id, state: { in: ACTIVE_TRIAL_STATES }, ...current }, data: claim });
         if (count === 0) return null;
         const row = await tx.trialCheckpoint.findUnique({ where: { trialId: id } });
         const checkpoint = row === null ? null : toCheckpoint(row);
@@ -165,7 +195,7 @@ export function trialStore(db: Db) {
       return db.$transaction(async (tx) => {
         const { count } = await tx.trial.updateMany({
           where: { id, state: 'running', attempts: attempt },
-          data: { epochs: epoch, value: best.value, bestEpoch: best.epoch, metrics: JSON.stringify(best.metrics) },
+          data: { epochs: epoch, value: best.value, bestEpoch: best.epoch, metrics: JSON.stringify(best.metrics), reportedAt: new Date() },
         });
         if (count === 0) return false;
         await tx.trialEpoch.upsert({ where: { trialId_epoch: { trialId: id, epoch } }, create: { trialId: id, epoch, attempt, metrics: text }, update: { attempt, metrics: text } });
@@ -199,6 +229,22 @@ export function trialStore(db: Db) {
      */
     async handBack(id: string, attempt: number, durationMs: number): Promise<boolean> {
       const { count } = await db.trial.updateMany({ where: { id, state: 'running', attempts: attempt }, data: { state: 'queued', durationMs } });
+      return count === 1;
+    },
+    /** Running trials of a study whose attempt has not reported since `before`. */
+    async silentSince(studyId: string, before: Date): Promise<TrialRecord[]> {
+      const rows = await db.trial.findMany({ where: { studyId, state: 'running', reportedAt: { lt: before } } });
+      return rows.map(toRecord);
+    },
+    /**
+     * Ends attempt `attempt` of a stuck trial: queued again as retry `retries + 1` (the next
+     * attempt continues from its checkpoint), or failed with `reason` when `retry` is false.
+     * Only if that attempt still owns the trial and has still not reported since `before`, so a
+     * report that lands meanwhile wins. Returns whether it changed the trial.
+     */
+    async timeOut(id: string, attempt: number, before: Date, outcome: { retry: true } | { retry: false; reason: string }): Promise<boolean> {
+      const data = outcome.retry ? { state: 'queued', retries: { increment: 1 } } : { state: 'failed', error: outcome.reason, endedAt: new Date() };
+      const { count } = await db.trial.updateMany({ where: { id, state: 'running', attempts: attempt, reportedAt: { lt: before } }, data });
       return count === 1;
     },
     /** Sends a paused trial on toward rung `rung`; false when another coordinator already did. */

@@ -3,10 +3,11 @@ import type { EpochMetrics, Family } from '../domain.ts';
 import { errorMessage, type Logger } from '../log.ts';
 import { trialJobSchema, type Queues } from '../queue/index.ts';
 import { improves } from '../ranking.ts';
-import { ACTIVE_STUDY_STATES, type Repository, type StudyRecord } from '../storage/index.ts';
+import { ACTIVE_STUDY_STATES, createDbRetry, type Repository, type StudyRecord } from '../storage/index.ts';
 import type { DatasetCache } from './dataset-cache.ts';
 import { trainTrial, TrialFailure, type TrainInput, type TrainResult } from './training/index.ts';
 import { medianPrunes, schedulerFor } from '../search/schedulers/index.ts';
+import { silenceWatch, stuckOutcome } from '../faults/stuck.ts';
 
 export interface ProcessorDeps {
   repo: Repository;
@@ -26,12 +27,16 @@ export interface ProcessorDeps {
   memoryLimitBytes?: number;
   /** Trains one trial. @defaultValue trainTrial (tfjs); benchmarks of the orchestration pass a stand-in */
   train?: (input: TrainInput) => Promise<TrainResult>;
+  /**
+   * How long a database call of a trial keeps retrying while the database is unreachable
+   * (DB_RETRY_MS) before the attempt fails; 0 retries nothing. @defaultValue 60000
+   */
+  dbRetryMs?: number;
 }
 
 /** Why a running trial should stop early, decided at each epoch from the database. */
 async function stopReason(repo: Repository, study: StudyRecord, trialId: string): Promise<'cancelled' | 'time' | null> {
-  const [current, trial] = await Promise.all([repo.studies.get(study.id), repo.trials.get(trialId)]);
-  if (!current || !ACTIVE_STUDY_STATES.includes(current.state) || trial?.state !== 'running') return 'cancelled';
+  if (!(await repo.trials.running(trialId))) return 'cancelled';
   const limit = study.config.budget.timeLimitSeconds;
   if (limit !== undefined && Date.now() - study.createdAt.getTime() >= limit * 1000) return 'time';
   return null;
@@ -55,15 +60,23 @@ async function medianStops(repo: Repository, study: StudyRecord, trialId: string
  */
 export function createTrialProcessor(deps: ProcessorDeps) {
   const { repo, queues, log } = deps;
+  // A database that is briefly away (restart, failover, a dropped connection) must not cost the
+  // attempt, so its calls are retried. A call may have committed before its connection dropped,
+  // and repeating it is still safe (see storage/trials.ts): reads change nothing; recordEpoch
+  // upserts the same epoch and checkpoint, only while this attempt owns the trial; complete,
+  // pause, handBack and end change only a trial this attempt still runs, so a repeat of one that
+  // committed returns false (taken here as superseded, while the row is right); and start re-claims
+  // an active trial, so a repeated claim still holds it, one attempt higher, from the same checkpoint.
+  const db = createDbRetry({ log, ...(deps.dbRetryMs !== undefined ? { totalMs: deps.dbRetryMs } : {}) });
 
   return async function processTrial(job: Job): Promise<string> {
-    const { trialId, studyId } = trialJobSchema.parse(job.data);
-    const study = await repo.studies.get(studyId);
+    const { trialId, studyId, retries } = trialJobSchema.parse(job.data);
+    const study = await db('read the study', () => repo.studies.get(studyId));
     if (!study || !ACTIVE_STUDY_STATES.includes(study.state)) {
-      await repo.trials.end(trialId, 'cancelled', 'study ended before the trial started');
+      await db('end the trial', () => repo.trials.end(trialId, 'cancelled', 'study ended before the trial started'));
       return 'skipped';
     }
-    const claimed = await repo.trials.start(trialId, deps.workerId, deps.backend);
+    const claimed = await db('claim the trial', () => repo.trials.start(trialId, deps.workerId, deps.backend, retries));
     if (!claimed) return 'skipped';
     const { trial, checkpoint } = claimed;
     const tlog = log.child({ studyId, trial: trial.number, attempt: trial.attempts });
@@ -79,10 +92,15 @@ export function createTrialProcessor(deps: ProcessorDeps) {
     let best: { value: number; epoch: number; metrics: EpochMetrics } | null =
       checkpoint && checkpoint.stopper.best !== null ? { value: checkpoint.stopper.best, epoch: checkpoint.bestEpoch, metrics: checkpoint.bestMetrics } : null;
     let stoppedFor: 'cancelled' | 'time' | 'superseded' | 'pruned' | 'handoff' | null = null;
+    let silenced = false;
     const attempt = trial.attempts;
+    // A trial whose training stops reporting (hung in a kernel, a promise that never settles) is
+    // given up after trialTimeoutSeconds, so it does not hold this worker's slot forever.
+    const watch = silenceWatch(budget.trialTimeoutSeconds * 1000);
     try {
-      const { spec, data, targetStd } = await deps.datasets.get(study.datasetId, { window: study.config.window, horizon: study.config.horizon });
-      const result = await (deps.train ?? trainTrial)({
+      const forecast = { window: study.config.window, horizon: study.config.horizon };
+      const { spec, data, targetStd } = await db('read the dataset', () => deps.datasets.get(study.datasetId, forecast));
+      const training = (deps.train ?? trainTrial)({
         family: trial.family as Family,
         params: trial.params,
         spec,
@@ -96,15 +114,21 @@ export function createTrialProcessor(deps: ProcessorDeps) {
         ...(stopAtEpoch !== undefined ? { stopAtEpoch } : {}),
         ...(deps.memoryLimitBytes ? { memoryLimitBytes: deps.memoryLimitBytes } : {}),
         onEpoch: async (epoch, metrics, capture) => {
+          if (silenced) return 'stop';
           const value = metrics[objective.metric];
           if (value !== undefined && (best === null || improves(value, best.value, objective.direction))) best = { value, epoch, metrics };
           // Every epoch is checkpointed with its record, so a takeover or a promotion continues from here.
-          // A failed write ends the attempt (it is retried): an epoch must not go unrecorded.
-          if (best && !(await repo.trials.recordEpoch(trialId, attempt, epoch, metrics, best, await capture()))) {
-            stoppedFor = 'superseded';
-            return 'stop';
+          // A write that still fails ends the attempt (BullMQ retries it): an epoch must not go unrecorded.
+          const sofar = best;
+          if (sofar) {
+            const saved = await capture();
+            if (!(await db('record an epoch', () => repo.trials.recordEpoch(trialId, attempt, epoch, metrics, sofar, saved)))) {
+              stoppedFor = 'superseded';
+              return 'stop';
+            }
+            watch.touch();
           }
-          if (best && scheduling?.pruner && (await medianStops(repo, study, trialId, epoch, best.value))) {
+          if (sofar && scheduling?.pruner && (await db('read the pruner history', () => medianStops(repo, study, trialId, epoch, sofar.value)))) {
             stoppedFor = 'pruned';
             return 'stop';
           }
@@ -121,6 +145,18 @@ export function createTrialProcessor(deps: ProcessorDeps) {
           return stoppedFor ? 'stop' : 'continue';
         },
       });
+      const result = await Promise.race([training, watch.silent]);
+      if (result === 'silent') {
+        silenced = true;
+        // The training may still settle some day; nothing waits for it any more.
+        training.catch(() => undefined);
+        const before = new Date(Date.now() - budget.trialTimeoutSeconds * 1000);
+        const outcome = stuckOutcome(budget, trial.retries);
+        // The same decision, and the same compare-and-set, as the coordinator's sweep: whichever comes first wins.
+        const changed = await db('time out the trial', () => repo.trials.timeOut(trialId, attempt, before, outcome));
+        tlog.warn('trial silent for trialTimeoutSeconds; giving up this attempt', { timeoutSeconds: budget.trialTimeoutSeconds, ...(changed ? outcome : {}) });
+        return 'timed-out';
+      }
       // A resumed trial's time adds to what its earlier segments took.
       const durationMs = Date.now() - started + (checkpoint ? (trial.durationMs ?? 0) : 0);
       if (stoppedFor === 'superseded') {
@@ -128,24 +164,26 @@ export function createTrialProcessor(deps: ProcessorDeps) {
         return 'superseded';
       }
       if (stoppedFor === 'handoff') {
-        if (!(await repo.trials.handBack(trialId, attempt, durationMs))) return 'superseded';
+        if (!(await db('hand the trial back', () => repo.trials.handBack(trialId, attempt, durationMs)))) return 'superseded';
         tlog.info('trial handed back; another worker continues it from its checkpoint', { epoch: result.epochs });
         return 'handed-back';
       }
       if (stoppedFor === 'cancelled') {
-        await repo.trials.end(trialId, 'cancelled', 'study was cancelled', { durationMs, attempt });
+        await db('end the trial', () => repo.trials.end(trialId, 'cancelled', 'the study ended (cancelled, or failed) before this trial did', { durationMs, attempt }));
         tlog.info('trial cancelled', { epochs: result.epochs });
         return 'cancelled';
       }
       const value = result.bestMetrics[objective.metric];
       if (value === undefined) throw new TrialFailure(`training reported no ${objective.metric}`);
       if (result.stoppedBy === 'milestone') {
-        if (!(await repo.trials.pause(trialId, attempt, { rung: trial.rung, epoch: result.epochs, value, durationMs, artifact: result.artifact }))) return 'superseded';
+        const paused = { rung: trial.rung, epoch: result.epochs, value, durationMs, artifact: result.artifact };
+        if (!(await db('pause the trial', () => repo.trials.pause(trialId, attempt, paused)))) return 'superseded';
         tlog.info('trial paused at its rung', { rung: trial.rung, epoch: result.epochs, value });
         return 'paused';
       }
       const pruned = stoppedFor === 'pruned' ? `pruned by the median rule at epoch ${result.epochs}` : undefined;
-      if (!(await repo.trials.complete(trialId, attempt, { value, metrics: result.bestMetrics, epochs: result.epochs, bestEpoch: result.bestEpoch, durationMs, artifact: result.artifact, ...(pruned ? { pruned } : {}) }))) {
+      const outcome = { value, metrics: result.bestMetrics, epochs: result.epochs, bestEpoch: result.bestEpoch, durationMs, artifact: result.artifact, ...(pruned ? { pruned } : {}) };
+      if (!(await db('complete the trial', () => repo.trials.complete(trialId, attempt, outcome)))) {
         tlog.warn('trial already ended or taken over; this result is not recorded');
         return 'superseded';
       }
@@ -157,13 +195,15 @@ export function createTrialProcessor(deps: ProcessorDeps) {
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       if (err instanceof TrialFailure || lastAttempt) {
         // Deterministic failures (NaN loss, a model that cannot be built) fail once, without retries.
-        await repo.trials.end(trialId, 'failed', message, { durationMs: Date.now() - started, attempt });
+        const durationMs = Date.now() - started;
+        await db('end the trial', () => repo.trials.end(trialId, 'failed', message, { durationMs, attempt }));
         tlog.warn('trial failed', { error: message });
         throw err instanceof TrialFailure ? new UnrecoverableError(message) : err;
       }
       tlog.warn('trial attempt failed; it will be retried', { error: message });
       throw err;
     } finally {
+      watch.stop();
       // A handed-back trial needs a new job once this one is gone from Redis, so that event waits a moment.
       const delay = stoppedFor === 'handoff' ? 1000 : 0;
       await queues.studyEvents.add('trial-ended', { studyId, reason: `trial ${trial.number}` }, { delay }).catch((e) => tlog.warn('could not notify the coordinator', { error: errorMessage(e) }));

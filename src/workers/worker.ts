@@ -26,6 +26,11 @@ export interface TrialWorkerOptions {
    * @defaultValue trainTrial (tfjs)
    */
   train?: ProcessorDeps['train'];
+  /**
+   * How long a database call of a running trial keeps retrying while the database is
+   * unreachable, before the attempt fails; 0 retries nothing. @defaultValue 60000
+   */
+  dbRetryMs?: number;
 }
 
 /** How long a worker's registry entry outlives its last renewal. */
@@ -65,6 +70,7 @@ export function startTrialWorker(o: TrialWorkerOptions): TrialWorker {
     draining: () => draining,
     ...(o.memoryLimitBytes ? { memoryLimitBytes: o.memoryLimitBytes } : {}),
     ...(o.train ? { train: o.train } : {}),
+    ...(o.dbRetryMs !== undefined ? { dbRetryMs: o.dbRetryMs } : {}),
   });
   const worker = new Worker(QUEUE_OF[device], processor, {
     connection: o.queues.connection,
@@ -89,11 +95,15 @@ export function startTrialWorker(o: TrialWorkerOptions): TrialWorker {
       clearInterval(heartbeat);
       draining = true;
       let timer: NodeJS.Timeout | undefined;
-      const graceful = worker.close().then(() => true);
+      // pause, not close: a close that waits for jobs cannot be forced later (BullMQ returns
+      // the pending close to a second call), so a trial hung mid-epoch would keep us forever.
+      const graceful = worker.pause().then(() => true);
       const late = new Promise<false>((done) => {
         timer = setTimeout(() => done(false), graceMs);
       });
-      if (!(await Promise.race([graceful, late]))) {
+      if (await Promise.race([graceful, late])) {
+        await worker.close();
+      } else {
         log.warn('grace period over with a trial mid-epoch; it continues elsewhere from its last checkpoint', { graceMs });
         await worker.close(true);
       }

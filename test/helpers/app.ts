@@ -14,6 +14,8 @@ import { eventually } from './processes.ts';
 export interface TestApp {
   app: OpenAPIHono;
   repo: Repository;
+  /** The fresh database's URL, for a part of a test that reaches it another way (e.g. through a proxy). */
+  databaseUrl: string;
   queues: Queues;
   coordinator: Coordinator;
   prefix: string;
@@ -45,6 +47,7 @@ export async function startTestApp(provider: Provider, options: { maxUploadBytes
   return {
     app,
     repo,
+    databaseUrl: database.url,
     queues,
     coordinator,
     prefix,

@@ -219,6 +219,9 @@ describe.each(PROVIDERS)('API input validation on %s', (provider) => {
       ['budget.maxTrials', { maxTrials: 1e9 }, '1000000000'],
       ['budget.maxEpochs', { maxEpochs: 0 }, '0'],
       ['budget.parallelism', { parallelism: 0 }, '0'],
+      ['budget.trialTimeoutSeconds', { trialTimeoutSeconds: 0 }, '0'],
+      ['budget.maxRetries', { maxRetries: -1 }, '-1'],
+      ['budget.maxFailedTrials', { maxFailedTrials: -1 }, '-1'],
     ])('refuses %s = %o', async (field, b, value) => {
       const error = await expectError(await postJson('/v1/studies', study(budget(b))), 400, field, value);
       expect(error.issues?.[0]).toMatchObject({ field, value: Number(value) });
@@ -238,6 +241,11 @@ describe.each(PROVIDERS)('API input validation on %s', (provider) => {
 
     it('refuses an unknown objective metric', async () => {
       await expectError(await postJson('/v1/studies', study({ objective: { metric: 'f1' } })), 400, 'objective.metric', '"f1"', 'val_accuracy');
+    });
+
+    it('refuses an unknown device, listing the device classes', async () => {
+      const error = await expectError(await postJson('/v1/studies', study({ device: 'tpu' })), 400, 'device', '"tpu"', '"auto"', '"cpu"', '"gpu"');
+      expect(error.issues).toEqual([{ field: 'device', value: 'tpu', rule: expect.stringContaining('expected one of') }]);
     });
 
     it('refuses an unknown top-level field', async () => {

@@ -64,6 +64,27 @@ describe.each(PROVIDERS)('coordinator on %s', (provider) => {
     await t.coordinator.cancel(studyId);
   });
 
+  it('takes a silent trial from its attempt on a sweep: queued again under a new job, then failed when out of retries', async () => {
+    const studyId = await createStudy({ maxTrials: 1, maxEpochs: 3, parallelism: 1, trialTimeoutSeconds: 1, maxRetries: 1 });
+    const [trial] = await t.repo.trials.list(studyId);
+    // A worker claims the trial and is never heard from again (no job runs here; the claim is made by hand).
+    await t.repo.trials.start(trial!.id, 'silent-worker', 'cpu', 0);
+    await t.coordinator.tick(studyId);
+    expect((await t.repo.trials.get(trial!.id))?.state).toBe('running');
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await t.coordinator.tick(studyId);
+    expect(await t.repo.trials.get(trial!.id)).toMatchObject({ state: 'queued', retries: 1, attempts: 1 });
+    expect(await t.queues.trials.cpu.getJobState(`${trial!.id}-t1`)).toBe('waiting');
+    // A job of the earlier try no longer claims the trial.
+    expect(await t.repo.trials.start(trial!.id, 'late-worker', 'cpu', 0)).toBeNull();
+
+    await t.repo.trials.start(trial!.id, 'silent-worker', 'cpu', 1);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await t.coordinator.tick(studyId);
+    expect(await t.repo.trials.get(trial!.id)).toMatchObject({ state: 'failed', error: 'no report for 1 s (budget.trialTimeoutSeconds) on 2 tries' });
+    expect((await t.repo.studies.get(studyId))?.state).toBe('failed');
+  });
+
   it('never creates or enqueues a trial twice when two coordinators decide at once', async () => {
     const other = new Coordinator({ repo: t.repo, queues: t.queues, log: createLogger('error'), prefix: t.prefix });
     const studyId = await createStudy({ maxTrials: 6, maxEpochs: 1, parallelism: 3 });
@@ -87,12 +108,12 @@ describe.each(PROVIDERS)('coordinator on %s', (provider) => {
   });
 });
 
-/** Heavy trials go to GPU workers while one is alive, and come back when none is. */
-describe('device classes', () => {
+/** Heavy trials go to GPU workers while one is alive, and come back when none is; a study's `device` overrides this. */
+describe.each(PROVIDERS)('device classes on %s', (provider) => {
   let t: TestApp;
   let imageId: string;
   beforeAll(async () => {
-    t = await startTestApp('sqlite');
+    t = await startTestApp(provider);
     const header = ['label', ...Array.from({ length: 16 }, (_, i) => `p${i}`)].join(',');
     const rows = Array.from({ length: 40 }, (_, r) => [r % 2, ...Array.from({ length: 16 }, (_, i) => ((r * 7 + i) % 256))].join(','));
     const res = await t.app.request('/v1/datasets', { method: 'POST', body: uploadForm(`${header}\n${rows.join('\n')}\n`, { name: 'tiny', kind: 'image', target: 'label', shape: '4,4,1' }) });
@@ -101,13 +122,19 @@ describe('device classes', () => {
   afterAll(async () => t?.close());
 
   const gpuWorker = { id: 'gpu-test', host: 'test', pid: 1, backend: 'webgpu', device: 'gpu' as const, concurrency: 1, startedAt: new Date().toISOString() };
-  async function study(families: string[]) {
+  async function study(families: string[], device?: string) {
     const res = await t.app.request('/v1/studies', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'd', datasetId: imageId, objective: { metric: 'val_loss' }, budget: { maxTrials: 2, maxEpochs: 1, parallelism: 2 }, search: { families }, seed: 2 }),
+      body: JSON.stringify({ name: 'd', datasetId: imageId, objective: { metric: 'val_loss' }, budget: { maxTrials: 2, maxEpochs: 1, parallelism: 2 }, search: { families }, seed: 2, device }),
     });
+    expect(res.status, await res.clone().text()).toBe(202);
     return ((await res.json()) as { id: string }).id;
+  }
+  /** The state of a trial's job on each queue. */
+  async function where(trialId: string) {
+    const [cpu, gpu] = await Promise.all([t.queues.trials.cpu.getJobState(trialId), t.queues.trials.gpu.getJobState(trialId)]);
+    return { cpu, gpu };
   }
 
   it('sends cnn trials to the GPU queue while a GPU worker is alive, mlp trials to the CPU queue', async () => {
@@ -131,5 +158,46 @@ describe('device classes', () => {
       expect(await t.queues.trials.cpu.getJobState(x.id)).toBe('waiting');
     }
     expect(await listWorkers(t.queues.connection, t.prefix)).toEqual([]);
+  });
+
+  it("keeps every trial of a 'cpu' study on the CPU queue while a GPU worker is alive", async () => {
+    await announceWorker(t.queues.connection, t.prefix, gpuWorker, 30);
+    const studyId = await study(['cnn'], 'cpu');
+    const trials = await t.repo.trials.list(studyId);
+    expect(trials).toHaveLength(2);
+    await t.coordinator.tick(studyId);
+    for (const x of trials) expect(await where(x.id)).toEqual({ cpu: 'waiting', gpu: 'unknown' });
+    await retireWorker(t.queues.connection, t.prefix, gpuWorker.id);
+    await t.coordinator.cancel(studyId);
+  });
+
+  it("puts every trial of a 'gpu' study on the GPU queue, where it waits while no GPU worker is alive", async () => {
+    expect(await listWorkers(t.queues.connection, t.prefix)).toEqual([]);
+    const studyId = await study(['mlp'], 'gpu');
+    const trials = await t.repo.trials.list(studyId);
+    expect(trials).toHaveLength(2);
+    const added = async () => Promise.all(trials.map(async (x) => (await t.queues.trials.gpu.getJob(x.id))?.timestamp));
+    const before = await added();
+    // A tick reconciles the jobs: unlike an 'auto' study's heavy trials, these do not move to the
+    // CPU queue, nor are they added again, which would send them to the back of the queue.
+    await t.coordinator.tick(studyId);
+    for (const x of trials) expect(await where(x.id)).toEqual({ cpu: 'unknown', gpu: 'waiting' });
+    expect(await added()).toEqual(before);
+    // The depth an autoscaler reads to start a GPU worker (the test before left the GPU queue empty).
+    expect(await (await t.app.request('/metrics')).text()).toContain('maas_queue_jobs{device="gpu",state="waiting"} 2');
+    const view = (await (await t.app.request(`/v1/studies/${studyId}`)).json()) as { config: { device: string } };
+    expect(view.config.device).toBe('gpu');
+    await t.coordinator.cancel(studyId);
+    for (const x of trials) expect(await where(x.id)).toEqual({ cpu: 'unknown', gpu: 'unknown' });
+  });
+
+  it("reads a study stored before `device` existed as 'auto'", async () => {
+    const studyId = await study(['mlp']);
+    const { config } = await t.repo.db.study.findUniqueOrThrow({ where: { id: studyId } });
+    const { device, ...old } = JSON.parse(config) as Record<string, unknown>;
+    expect(device).toBe('auto');
+    await t.repo.db.study.update({ where: { id: studyId }, data: { config: JSON.stringify(old) } });
+    expect((await t.repo.studies.get(studyId))?.config.device).toBe('auto');
+    await t.coordinator.cancel(studyId);
   });
 });

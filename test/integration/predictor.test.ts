@@ -13,11 +13,12 @@ import { freshDatabase, type TestDatabase } from '../helpers/databases.ts';
 
 const config: StudyConfig = {
   objective: { metric: 'val_loss', direction: 'minimize' },
-  budget: { maxTrials: 1, maxEpochs: 1, parallelism: 1 },
+  budget: { maxTrials: 1, maxEpochs: 1, parallelism: 1, trialTimeoutSeconds: 3600, maxRetries: 2 },
   search: { algorithm: 'random', families: ['mlp'], space: {} },
   earlyStopping: { patience: 1, minDelta: 0 },
   seed: 1,
   promoteTo: 'wine',
+  device: 'auto',
 };
 const params = { family: 'mlp', layers: 1, units: 8, activation: 'relu', dropout: 0, batchNorm: false, learningRate: 0.01, batchSize: 16, optimizer: 'adam' };
 

@@ -6,11 +6,12 @@ import { freshDatabase, PROVIDERS, type TestDatabase } from '../helpers/database
 
 const config: StudyConfig = {
   objective: { metric: 'val_accuracy', direction: 'maximize' },
-  budget: { maxTrials: 2, maxEpochs: 3, parallelism: 1 },
+  budget: { maxTrials: 2, maxEpochs: 3, parallelism: 1, trialTimeoutSeconds: 3600, maxRetries: 2 },
   search: { algorithm: 'random', families: ['mlp'], space: {} },
   earlyStopping: { patience: 2, minDelta: 0 },
   seed: 7,
   promoteTo: 'demo',
+  device: 'auto',
 };
 
 describe.each(PROVIDERS)('repository on %s', (provider) => {
@@ -73,6 +74,8 @@ describe.each(PROVIDERS)('repository on %s', (provider) => {
 
     const best = { value: 0.5, epoch: 1, metrics: { val_accuracy: 0.5 } };
     expect((await repo.trials.start(t!.id, 'w1', 'cpu'))?.trial.attempts).toBe(1);
+    expect(await repo.trials.running(t!.id)).toBe(true);
+    expect((await repo.trials.summaries(study.id)).map((x) => [x.number, x.state, x.params])).toEqual([[0, 'running', { family: 'mlp', units: 8 }]]);
     // A second worker takes the trial over: the first attempt's reports no longer count.
     expect((await repo.trials.start(t!.id, 'w2', 'cpu'))?.trial.attempts).toBe(2);
     expect(await repo.trials.recordEpoch(t!.id, 1, 1, { val_accuracy: 0.9 }, best)).toBe(false);
@@ -83,6 +86,7 @@ describe.each(PROVIDERS)('repository on %s', (provider) => {
     expect(await repo.trials.end(t!.id, 'failed', 'stale attempt', { attempt: 1 })).toBe(false);
     expect(await repo.trials.complete(t!.id, 2, result)).toBe(true);
     expect(await repo.trials.complete(t!.id, 2, result)).toBe(false);
+    expect(await repo.trials.running(t!.id)).toBe(false);
     expect(await repo.trials.start(t!.id, 'w2', 'cpu')).toBeNull();
     expect(await repo.trials.curve(t!.id)).toHaveLength(1);
     expect([...(await repo.trials.artifact(t!.id))!.weights]).toEqual([1, 2]);

@@ -93,6 +93,7 @@ export function studyHandlers(deps: { repo: Repository; coordinator: Coordinator
         seed: body.seed ?? randomInt(2 ** 31 - 1),
         promoteTo: body.promoteTo ?? slug(body.name),
         baseline: baselineOf(trainingData(dataset, blobs, forecast)),
+        device: body.device,
       };
       if (body.window !== undefined) config.window = body.window;
       if (body.horizon !== undefined) config.horizon = body.horizon;

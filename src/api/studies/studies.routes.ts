@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { HEAVY_FAMILIES } from '../../domain.ts';
 import { studyConfigSchema } from '../../schemas.ts';
 import { errorSchema } from '../datasets/datasets.routes.ts';
 
@@ -6,6 +7,13 @@ export const createStudyBody = studyConfigSchema
   .extend({
     name: z.string().min(1).max(200),
     datasetId: z.string().min(1),
+    // The same field, with a description for /openapi.json: clients choose it, and TSDoc does not reach them.
+    // zod's own meta(), not openapi(): that exists only on schemas made after @hono/zod-openapi loaded.
+    device: studyConfigSchema.shape.device.meta({
+      description:
+        `Which workers run the trials. 'auto': heavy families (${HEAVY_FAMILIES.join(', ')}) on GPU workers while one is alive, the rest on CPU workers. ` +
+        "'cpu': every trial on CPU workers. 'gpu': every trial on GPU workers, waiting on the GPU queue while none is alive.",
+    }),
   })
   .strict()
   .openapi('CreateStudy', {
@@ -17,6 +25,7 @@ export const createStudyBody = studyConfigSchema
       search: { algorithm: 'random', families: ['mlp', 'cnn'] },
       earlyStopping: { patience: 3, minDelta: 0.001 },
       seed: 42,
+      device: 'auto',
     },
   });
 

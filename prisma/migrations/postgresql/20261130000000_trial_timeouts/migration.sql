@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "Trial" ADD COLUMN "reportedAt" TIMESTAMP(3),
+ADD COLUMN "retries" INTEGER NOT NULL DEFAULT 0;

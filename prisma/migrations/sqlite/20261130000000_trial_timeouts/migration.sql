@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "Trial" ADD COLUMN "reportedAt" DATETIME;
+ALTER TABLE "Trial" ADD COLUMN "retries" INTEGER NOT NULL DEFAULT 0;
