@@ -233,11 +233,11 @@ export class Coordinator {
       rungValues.set(r.trialId, values);
     }
     const view = trials.map((t) => ({ number: t.number, state: t.state, rung: t.rung, rungValues: rungValues.get(t.id) ?? new Map<number, number>() }));
-    const chosen = new Set(scheduler.promotions(view, study.config.objective.direction));
-    return trials.filter((t) => chosen.has(t.number));
+    const byNumber = new Map(trials.map((t) => [t.number, t]));
+    return scheduler.promotions(view, study.config.objective.direction).flatMap((n) => byNumber.get(n) ?? []);
   }
 
-  /** Promotes up to `slots` paused trials (lowest numbers first) and enqueues their next segment; returns how many. */
+  /** Promotes up to `slots` paused trials, in the scheduler's order, and enqueues their next segment; returns how many. */
   private async promote(study: StudyRecord, scheduler: Scheduler, trials: readonly TrialSummary[], slots: number, gpuAlive: GpuAlive): Promise<number> {
     if (slots <= 0) return 0;
     let promoted = 0;

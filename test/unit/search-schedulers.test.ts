@@ -57,6 +57,15 @@ describe('ASHA', () => {
     expect(asha.promotions(trials, 'maximize')).toEqual([0]);
   });
 
+  it('orders promotions as ASHA does: the highest rung first, then the best value', () => {
+    const trials = [
+      ...[0.9, 0.8, 0.7, 0.6, 0.5, 0.4].map((v, n) => trial(n, n < 3 ? 'paused' : 'completed', n < 3 ? 1 : 0, n < 3 ? [v, v] : [v])),
+      ...[0.95, 0.85, 0.75].map((v, i) => trial(6 + i, 'paused', 0, [v])),
+    ];
+    // Rung 1 holds 0, 1, 2: ⌊3/3⌋ = 1 goes on (0). Rung 0 holds 9: the best 3 (6, 0, 7); 0 has gone on.
+    expect(asha.promotions(trials, 'maximize')).toEqual([0, 6, 7]);
+  });
+
   it('gives every trial the same milestones', () => {
     expect(asha.milestones(0)).toEqual([1, 3, 9]);
     expect(asha.milestones(17)).toEqual([1, 3, 9]);
@@ -82,7 +91,7 @@ describe('Hyperband', () => {
     const others = Array.from({ length: 40 }, (_, n) => n).filter((n) => hyperband.milestones(n)[0] === 3).slice(0, 3);
     const trials = [...inBracket0.map((n, i) => trial(n, 'paused', 0, [i])), ...others.map((n) => trial(n, 'paused', 0, [100]))];
     // The other bracket's far better values do not crowd bracket 0's best out.
-    expect(hyperband.promotions(trials, 'maximize')).toEqual([inBracket0[2], others[0]].sort((a, b) => a! - b!));
+    expect([...hyperband.promotions(trials, 'maximize')].sort((a, b) => a - b)).toEqual([inBracket0[2], others[0]].sort((a, b) => a! - b!));
   });
 });
 

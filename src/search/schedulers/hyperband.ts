@@ -30,9 +30,12 @@ export function createHyperband(options: ResourceOptions, seed: number): Schedul
     name: 'hyperband',
     milestones: (number) => (brackets[bracketOf(number)] as { milestones: number[] }).milestones,
     promotions(trials, direction) {
+      const rungOf = new Map(trials.map((t) => [t.number, t.rung]));
+      // Each bracket's own order (highest rung, then best value, first), merged by rung: a
+      // stable sort keeps the order within a rung.
       return brackets
         .flatMap((bracket, b) => promotable(trials.filter((t) => bracketOf(t.number) === b), bracket.milestones.length - 1, eta, direction))
-        .sort((a, b) => a - b);
+        .sort((a, b) => (rungOf.get(b) ?? 0) - (rungOf.get(a) ?? 0));
     },
   };
 }

@@ -27,8 +27,9 @@ export interface Scheduler {
    */
   milestones(number: number): number[];
   /**
-   * The paused trials to resume now, toward their next rung. `trials` is the whole study,
-   * in any state; ties break toward the lower trial number.
+   * The paused trials to resume now, toward their next rung, in the order to resume them:
+   * the highest rung first, and within a rung the best value first (ties toward the lower
+   * trial number). `trials` is the whole study, in any state.
    */
   promotions(trials: readonly ScheduledTrial[], direction: Direction): number[];
 }
@@ -54,11 +55,13 @@ export function rungEpochs(minResource: number, maxResource: number, reductionFa
 /**
  * Asynchronous successive halving over one group of trials (a whole ASHA study, or one
  * Hyperband bracket): a trial paused at rung k goes on when its value there is among the
- * best ⌊n_k / η⌋ of the n_k trials that have reached rung k so far.
+ * best ⌊n_k / η⌋ of the n_k trials that have reached rung k so far. The highest rung goes
+ * first, as in ASHA's get_job (Li et al., 2020, Algorithm 2): with few free workers, the most
+ * proven trials reach full training soonest.
  */
 export function promotable(trials: readonly ScheduledTrial[], lastRung: number, reductionFactor: number, direction: Direction): number[] {
   const promoted: number[] = [];
-  for (let k = 0; k < lastRung; k++) {
+  for (let k = lastRung - 1; k >= 0; k--) {
     const reached = trials.filter((t) => t.rungValues.has(k));
     const keep = Math.floor(reached.length / reductionFactor);
     if (keep === 0) continue;
@@ -68,5 +71,5 @@ export function promotable(trials: readonly ScheduledTrial[], lastRung: number, 
       .slice(0, keep);
     for (const t of best) if (t.state === 'paused' && t.rung === k) promoted.push(t.number);
   }
-  return promoted.sort((a, b) => a - b);
+  return promoted;
 }
