@@ -3,7 +3,7 @@ import { Worker } from 'bullmq';
 import { errorMessage, type Logger } from '../log.ts';
 import { STUDY_EVENTS_QUEUE, studyEventSchema, trialJobId, type DeviceClass, type Queues } from '../queue/index.ts';
 import { listWorkers } from '../queue/workers.ts';
-import { HEAVY_FAMILIES, type Family } from '../domain.ts';
+import { HEAVY_FAMILIES, type Family, type Params } from '../domain.ts';
 import { rankByValue } from '../ranking.ts';
 import type { StudyDevice } from '../schemas.ts';
 import { SearchSpaceExhaustedError } from '../errors.ts';
@@ -149,15 +149,17 @@ export class Coordinator {
       const slots = Math.min(budget.parallelism - activeCount(trials) - promoted, budget.maxTrials - trials.length);
       // Each new trial joins the history, so the next suggestion of this tick sees it in flight.
       const history: FrozenTrial[] = trials.map((t) => ({ number: t.number, params: t.params, state: t.state, value: t.value }));
-      const created: TrialSummary[] = [];
-      let taken = false;
+      const suggested: { number: number; params: Params }[] = [];
       for (let i = 0; i < slots && !exhausted; i++) {
-        const outcome = await this.createTrial(study, history, trials.length + i, gpuAlive);
+        const outcome = await this.suggest(study, history, trials.length + i);
         if (outcome === 'failed') return;
         if (outcome === 'exhausted') exhausted = true;
-        else if (outcome === 'taken') taken = true;
-        else created.push(outcome);
+        else suggested.push(outcome);
       }
+      // All at once: one after another, the last of a wave of trials that ended together waited for every insert and enqueue before it.
+      const outcomes = await Promise.all(suggested.map((x) => this.createTrial(study, x.number, x.params, gpuAlive)));
+      const created = outcomes.filter((x): x is TrialRecord => x !== null);
+      const taken = created.length < outcomes.length;
       // Listed again only when another coordinator changed the list: a list costs O(trials), and a
       // busy study ticks many times a second. States read at the start may be stale, but every
       // change that matters sends an event, and that event's tick starts after this one.
@@ -252,27 +254,30 @@ export class Coordinator {
   }
 
   /**
-   * Creates trial `number`, enqueues it, adds it to `history` and returns it ('taken' when
-   * another coordinator created that number first, and enqueues it). A sampler that has tried
-   * its whole space (grid search) creates nothing: 'exhausted', and the study completes once
-   * its trials end. A sampler that cannot suggest anything else fails the study instead of
-   * retrying forever.
+   * The parameters of trial `number`, also added to `history` (in flight) so the next
+   * suggestion of the tick sees them. A sampler that has tried its whole space (grid search)
+   * suggests nothing: 'exhausted', and the study completes once its trials end. A sampler that
+   * cannot suggest anything else fails the study instead of retrying forever.
    */
-  private async createTrial(study: StudyRecord, history: FrozenTrial[], number: number, gpuAlive: GpuAlive): Promise<TrialRecord | 'taken' | 'exhausted' | 'failed'> {
+  private async suggest(study: StudyRecord, history: FrozenTrial[], number: number): Promise<{ number: number; params: Params } | 'exhausted' | 'failed'> {
     const { config } = study;
-    let params;
     try {
       const space = searchSpaceSchema.parse(config.search.space);
-      params = createSampler(config.search.algorithm, config.search.options).sample(space, history, { direction: config.objective.direction, rng: rngFor(config.seed, number) });
+      const params = createSampler(config.search.algorithm, config.search.options).sample(space, history, { direction: config.objective.direction, rng: rngFor(config.seed, number) });
+      history.push({ number, params, state: 'queued', value: null });
+      return { number, params };
     } catch (err) {
       if (err instanceof SearchSpaceExhaustedError) return 'exhausted';
       const message = `the sampler could not suggest trial ${number}: ${errorMessage(err)}`;
       if (await this.repo.studies.transition(study.id, ACTIVE_STUDY_STATES, 'failed', message)) this.log.warn('study failed', { studyId: study.id, message });
       return 'failed';
     }
+  }
+
+  /** Creates trial `number` and enqueues it; null when another coordinator created that number first (and enqueues it). */
+  private async createTrial(study: StudyRecord, number: number, params: Params, gpuAlive: GpuAlive): Promise<TrialRecord | null> {
     const trial = await this.repo.trials.create({ id: randomUUID(), studyId: study.id, number, family: String(params.family), params });
-    history.push({ number, params, state: 'queued', value: null });
-    if (!trial) return 'taken';
+    if (!trial) return null;
     this.log.debug('trial created', { studyId: study.id, trial: number, params });
     // At once, not in this tick's reconciliation, so a worker can start it while the tick goes on.
     // A trial left without a job (this enqueue failed) gets one when a later tick reconciles.
