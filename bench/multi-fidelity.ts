@@ -4,18 +4,28 @@
  * coordinator, queue and database (SQLite). For each method: the best validation accuracy it
  * reached, the epochs it spent, and the epochs it took to first reach random search's best.
  *
- *   npm run bench:multi-fidelity [-- --seeds 3]
+ *   npm run bench:multi-fidelity [-- --seeds 3] [--first-seed 1] [--scale 1]
+ *
+ * --scale k multiplies every method's trials by k (random 9k trials, 243k epochs); separate
+ * processes with different --first-seed run seeds side by side on separate cores.
  */
 import { startTestApp, studyEnd, type TestApp } from '../test/helpers/app.ts';
 
-const seeds = process.argv.includes('--seeds') ? Number(process.argv[process.argv.indexOf('--seeds') + 1]) : 3;
+const arg = (name: string, fallback: number) => (process.argv.includes(name) ? Number(process.argv[process.argv.indexOf(name) + 1]) : fallback);
+const seeds = arg('--seeds', 3);
+const firstSeed = arg('--first-seed', 1);
+const scale = arg('--scale', 1);
 const MAX_EPOCHS = 27;
-/** Random search: 9 trials × 27 epochs = 243 epochs. */
-const RANDOM = { maxTrials: 9 };
+/** Random search: 9 trials × 27 epochs = 243 epochs (times the scale). */
+const RANDOM = { maxTrials: 9 * scale };
 /** ASHA with η = 3 over rungs 1, 3, 9, 27: 81 trials spend 81 + 54 + 54 + 54 = 243 epochs when every rung fills. */
-const ASHA = { maxTrials: 81, scheduler: 'asha' };
-/** Hyperband's brackets start later, so fewer trials fill the same budget. */
-const HYPERBAND = { maxTrials: 45, scheduler: 'hyperband' };
+const ASHA = { maxTrials: 81 * scale, scheduler: 'asha' };
+/**
+ * Hyperband's brackets start at 1, 3, 9 and 27 epochs, weighted 27 : 12 : 6 : 4, and a trial
+ * spends 3, 7, 15 or 27 epochs in them when every rung fills: 363 / 49 ≈ 7.4 epochs a trial,
+ * so 33 trials fill the same 243 epochs.
+ */
+const HYPERBAND = { maxTrials: 33 * scale, scheduler: 'hyperband' };
 
 interface Run {
   method: string;
@@ -70,10 +80,10 @@ const t = await startTestApp('sqlite', { withWorker: true, backend: 'wasm' });
 try {
   const upload = await t.app.request('/v1/datasets/samples/mnist', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ count: 1500, seed: 1 }) });
   const { id: datasetId } = (await upload.json()) as { id: string };
-  console.log(`multi-fidelity on 1,500 MNIST digits (1,200 train / 300 validation), mlp default space, maxEpochs ${MAX_EPOCHS}, wasm, 1 worker, ${seeds} seeds`);
+  console.log(`multi-fidelity on 1,500 MNIST digits (1,200 train / 300 validation), mlp default space, maxEpochs ${MAX_EPOCHS}, wasm, 1 worker, seeds ${firstSeed}..${firstSeed + seeds - 1}, random ${RANDOM.maxTrials} trials (${RANDOM.maxTrials * MAX_EPOCHS} epochs), asha ${ASHA.maxTrials}, hyperband ${HYPERBAND.maxTrials}`);
   console.log('seed | method | trials | best val_accuracy | epochs spent | epochs to random\'s best | ÷ random\'s epochs spent | ÷ random\'s epochs to its best | wall s');
   const ratios: Record<string, number[]> = { asha: [], hyperband: [] };
-  for (let seed = 1; seed <= seeds; seed++) {
+  for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
     const random = await run(t, datasetId, 'random', RANDOM, seed);
     const asha = await run(t, datasetId, 'asha', ASHA, seed);
     const hyperband = await run(t, datasetId, 'hyperband', HYPERBAND, seed);
