@@ -150,13 +150,15 @@ export function trialStore(db: Db) {
      * Claims a trial for an attempt. The attempt continues from the trial's checkpoint when it
      * has one (a promoted trial, or one whose worker died), else from scratch; epochs recorded
      * after that point are dropped in the same transaction, so the curve has no gaps and no
-     * repeats. Returns null when the trial is no longer runnable (cancelled or already finished).
+     * repeats. Returns null when the trial is no longer runnable (cancelled, finished, a newer
+     * retry's, or its study has ended).
      */
     async start(id: string, worker: string, backend: string, retries?: number): Promise<{ trial: TrialRecord; checkpoint: TrainCheckpoint | null } | null> {
       const now = new Date();
       const claim = { state: 'running', worker, backend, startedAt: now, reportedAt: now, attempts: { increment: 1 }, epochs: 0, value: null, metrics: null, bestEpoch: null };
-      // A job of an earlier retry (its worker hung, then came back) must not take the trial from the current one.
-      const current = retries === undefined ? {} : { retries };
+      // A job of an earlier retry (its worker hung, then came back) must not take the trial from
+      // the current one; and a trial whose study has ended is not claimed.
+      const current = { study: { state: { in: ACTIVE_STUDY_STATES } }, ...(retries === undefined ? {} : { retries }) };
       // A trial that no attempt has claimed yet has no checkpoint and no epochs (only a claimed
       // attempt writes them), so its first claim is one statement, not a transaction of four.
       const [fresh] = await db.trial.updateManyAndReturn({ where: { id, state: 'queued', attempts: 0, ...current }, data: claim });
@@ -188,13 +190,14 @@ export function trialStore(db: Db) {
     /**
      * Records one epoch of attempt `attempt` (an upsert: a repeated report
      * writes the same row) and the best so far. A stale attempt (one whose job
-     * another worker has taken over) writes nothing; returns whether it wrote.
+     * another worker has taken over), or one whose study has ended, writes nothing;
+     * returns whether it wrote.
      */
     async recordEpoch(id: string, attempt: number, epoch: number, metrics: EpochMetrics, best: BestSoFar, checkpoint?: TrainCheckpoint): Promise<boolean> {
       const text = JSON.stringify(metrics);
       return db.$transaction(async (tx) => {
         const { count } = await tx.trial.updateMany({
-          where: { id, state: 'running', attempts: attempt },
+          where: { id, state: 'running', attempts: attempt, study: { state: { in: ACTIVE_STUDY_STATES } } },
           data: { epochs: epoch, value: best.value, bestEpoch: best.epoch, metrics: JSON.stringify(best.metrics), reportedAt: new Date() },
         });
         if (count === 0) return false;

@@ -34,13 +34,20 @@ export interface ProcessorDeps {
   dbRetryMs?: number;
 }
 
-/** Why a running trial should stop early, decided at each epoch from the database. */
+/** Whether the study's time limit has passed. */
+function timeUp(study: StudyRecord): boolean {
+  const limit = study.config.budget.timeLimitSeconds;
+  return limit !== undefined && Date.now() - study.createdAt.getTime() >= limit * 1000;
+}
+
+/** Why a running trial should stop early, decided at an epoch that recorded nothing. */
 async function stopReason(repo: Repository, study: StudyRecord, trialId: string): Promise<'cancelled' | 'time' | null> {
   if (!(await repo.trials.running(trialId))) return 'cancelled';
-  const limit = study.config.budget.timeLimitSeconds;
-  if (limit !== undefined && Date.now() - study.createdAt.getTime() >= limit * 1000) return 'time';
-  return null;
+  return timeUp(study) ? 'time' : null;
 }
+
+/** Studies seen by one worker, at most this many; a study's config and creation time never change. */
+const STUDY_CACHE_SIZE = 256;
 
 /** Whether the median rule stops this trial at `epoch`, comparing it with the study's completed trials. */
 async function medianStops(repo: Repository, study: StudyRecord, trialId: string, epoch: number, best: number): Promise<boolean> {
@@ -68,16 +75,33 @@ export function createTrialProcessor(deps: ProcessorDeps) {
   // committed returns false (taken here as superseded, while the row is right); and start re-claims
   // an active trial, so a repeated claim still holds it, one attempt higher, from the same checkpoint.
   const db = createDbRetry({ log, ...(deps.dbRetryMs !== undefined ? { totalMs: deps.dbRetryMs } : {}) });
+  // Only the config and creation time of a cached study are read: whether it is still active is
+  // checked by the claim and by every epoch's write, which skip a study that has ended.
+  const studies = new Map<string, StudyRecord>();
+  const readStudy = async (studyId: string): Promise<StudyRecord | null> => {
+    const cached = studies.get(studyId);
+    if (cached) return cached;
+    const study = await db('read the study', () => repo.studies.get(studyId));
+    if (study) {
+      if (studies.size >= STUDY_CACHE_SIZE) studies.delete(studies.keys().next().value as string);
+      studies.set(studyId, study);
+    }
+    return study;
+  };
 
   return async function processTrial(job: Job): Promise<string> {
     const { trialId, studyId, retries } = trialJobSchema.parse(job.data);
-    const study = await db('read the study', () => repo.studies.get(studyId));
-    if (!study || !ACTIVE_STUDY_STATES.includes(study.state)) {
-      await db('end the trial', () => repo.trials.end(trialId, 'cancelled', 'study ended before the trial started'));
+    const study = await readStudy(studyId);
+    const claimed = study ? await db('claim the trial', () => repo.trials.start(trialId, deps.workerId, deps.backend, retries)) : null;
+    if (!study || !claimed) {
+      // Not runnable: ended, taken by a newer retry, or its study has ended (then it ends too).
+      const fresh = await db('read the study', () => repo.studies.get(studyId));
+      if (!fresh || !ACTIVE_STUDY_STATES.includes(fresh.state)) {
+        studies.delete(studyId);
+        await db('end the trial', () => repo.trials.end(trialId, 'cancelled', 'study ended before the trial started'));
+      }
       return 'skipped';
     }
-    const claimed = await db('claim the trial', () => repo.trials.start(trialId, deps.workerId, deps.backend, retries));
-    if (!claimed) return 'skipped';
     const { trial, checkpoint } = claimed;
     const tlog = log.child({ studyId, trial: trial.number, attempt: trial.attempts });
     const started = Date.now();
@@ -123,7 +147,9 @@ export function createTrialProcessor(deps: ProcessorDeps) {
           if (sofar) {
             const saved = await capture();
             if (!(await db('record an epoch', () => repo.trials.recordEpoch(trialId, attempt, epoch, metrics, sofar, saved)))) {
-              stoppedFor = 'superseded';
+              // Not recorded: another attempt owns the trial, or its study has ended (cancelled or failed).
+              const now = await db('read the trial', () => repo.trials.get(trialId));
+              stoppedFor = now?.state === 'running' && now.attempts === attempt ? 'cancelled' : 'superseded';
               return 'stop';
             }
             watch.touch();
@@ -138,10 +164,13 @@ export function createTrialProcessor(deps: ProcessorDeps) {
           }
           // Progress is informational and the stop check can wait an epoch: a blip in either must not cost the attempt.
           await job.updateProgress({ epoch, metrics }).catch((e) => tlog.warn('could not report progress', { error: errorMessage(e) }));
-          stoppedFor = await stopReason(repo, study, trialId).catch((e) => {
-            tlog.warn('could not check for cancellation; continuing', { error: errorMessage(e) });
-            return null;
-          });
+          // A recorded epoch is the check that the study goes on (its write skips an ended study).
+          stoppedFor = sofar
+            ? timeUp(study) ? 'time' : null
+            : await stopReason(repo, study, trialId).catch((e) => {
+                tlog.warn('could not check for cancellation; continuing', { error: errorMessage(e) });
+                return null;
+              });
           return stoppedFor ? 'stop' : 'continue';
         },
       });

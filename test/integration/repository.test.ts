@@ -63,6 +63,21 @@ describe.each(PROVIDERS)('repository on %s', (provider) => {
     expect(ids).not.toContain(inside);
   });
 
+  it('neither claims nor records an epoch of a trial whose study has ended', async () => {
+    const datasetId = randomUUID();
+    await repo.datasets.create({ id: datasetId, name: 'd', kind: 'tabular', task: 'classification', target: 'y', rows: 1, summary: {}, preprocessing: {}, features: new Float32Array(1), labels: new Float32Array(1) });
+    const study = await repo.studies.create({ id: randomUUID(), name: 's', datasetId, config });
+    const [running, queued] = await Promise.all([0, 1].map((number) => repo.trials.create({ id: randomUUID(), studyId: study.id, number, family: 'mlp', params: { family: 'mlp' } })));
+    expect((await repo.trials.start(running!.id, 'w1', 'cpu'))?.trial.attempts).toBe(1);
+    const best = { value: 0.5, epoch: 1, metrics: { val_accuracy: 0.5 } };
+    expect(await repo.trials.recordEpoch(running!.id, 1, 1, { val_accuracy: 0.5 }, best)).toBe(true);
+
+    expect(await repo.studies.transition(study.id, ['queued', 'running'], 'cancelled')).toBe(true);
+    expect(await repo.trials.recordEpoch(running!.id, 1, 2, { val_accuracy: 0.6 }, best)).toBe(false);
+    expect(await repo.trials.start(queued!.id, 'w1', 'cpu')).toBeNull();
+    expect((await repo.trials.curve(running!.id)).map((e) => e.epoch)).toEqual([1]);
+  });
+
   it('creates each trial number once and records a result once', async () => {
     const datasetId = randomUUID();
     await repo.datasets.create({ id: datasetId, name: 'd', kind: 'tabular', task: 'classification', target: 'y', rows: 1, summary: {}, preprocessing: {}, features: new Float32Array(1), labels: new Float32Array(1) });
