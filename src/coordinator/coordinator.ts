@@ -24,6 +24,16 @@ async function deviceClassOf(device: StudyDevice, family: string, gpuAlive: GpuA
   return HEAVY_FAMILIES.includes(family as Family) && (await gpuAlive()) ? 'gpu' : 'cpu';
 }
 
+/** The trials a tick decides from: all of them, or (see `lean` in decide) only the unfinished ones. */
+interface TrialsView {
+  trials: TrialSummary[];
+  /** How many trials the study has, finished or not. */
+  total: number;
+  failed: number;
+}
+
+const whole = (trials: TrialSummary[]): TrialsView => ({ trials, total: trials.length, failed: trials.filter((t) => t.state === 'failed').length });
+
 /** How many of `trials` hold a worker slot or wait for one. */
 const activeCount = (trials: readonly TrialSummary[]) => trials.filter((t) => ACTIVE_TRIAL_STATES.includes(t.state)).length;
 
@@ -131,27 +141,32 @@ export class Coordinator {
     const study = await this.repo.studies.get(studyId);
     if (!study || !ACTIVE_STUDY_STATES.includes(study.state)) return;
     const { budget } = study.config;
-    let trials: TrialSummary[] = await this.repo.trials.summaries(studyId);
+    const scheduler = schedulerFor(study.config.search.scheduling, study.config.seed);
+    // An event's tick of a study whose sampler reads no history (random search) and that has no
+    // scheduler needs only the unfinished trials and two counts: on a study of many trials, reading
+    // every trial was most of the time the coordinator took to start the next one.
+    const lean = !reconcile && !scheduler && createSampler(study.config.search.algorithm, study.config.search.options).readsHistory === false;
+    const load = async (): Promise<TrialsView> => (lean ? this.repo.trials.unfinished(studyId) : whole(await this.repo.trials.summaries(studyId)));
+    let view = await load();
     const timeUp = budget.timeLimitSeconds !== undefined && Date.now() - study.createdAt.getTime() >= budget.timeLimitSeconds * 1000;
 
-    const scheduler = schedulerFor(study.config.search.scheduling, study.config.seed);
     const gpuAlive = this.gpuAliveOnce();
-    if (reconcile && (await this.timeOutStuck(study, gpuAlive))) trials = await this.repo.trials.summaries(studyId);
-    if (await this.stopOnFailures(study, trials)) return;
+    if (reconcile && (await this.timeOutStuck(study, gpuAlive))) view = await load();
+    if (await this.stopOnFailures(study, view.failed)) return;
     let exhausted = false;
     if (timeUp) {
       for (const id of await this.repo.trials.cancelQueued(studyId)) await this.removeJob(id);
       await this.repo.trials.endPaused(studyId, 'pruned', 'the time limit ended the study before this trial was promoted');
-      trials = await this.repo.trials.summaries(studyId);
+      view = await load();
     } else {
       // A promotion goes before a new trial: ASHA prefers spending a free worker on a proven configuration.
-      const promoted = scheduler ? await this.promote(study, scheduler, trials, budget.parallelism - activeCount(trials), gpuAlive) : 0;
-      const slots = Math.min(budget.parallelism - activeCount(trials) - promoted, budget.maxTrials - trials.length);
+      const promoted = scheduler ? await this.promote(study, scheduler, view.trials, budget.parallelism - activeCount(view.trials), gpuAlive) : 0;
+      const slots = Math.min(budget.parallelism - activeCount(view.trials) - promoted, budget.maxTrials - view.total);
       // Each new trial joins the history, so the next suggestion of this tick sees it in flight.
-      const history: FrozenTrial[] = trials.map((t) => ({ number: t.number, params: t.params, state: t.state, value: t.value }));
+      const history: FrozenTrial[] = view.trials.map((t) => ({ number: t.number, params: t.params, state: t.state, value: t.value }));
       const suggested: { number: number; params: Params }[] = [];
       for (let i = 0; i < slots && !exhausted; i++) {
-        const outcome = await this.suggest(study, history, trials.length + i);
+        const outcome = await this.suggest(study, history, view.total + i);
         if (outcome === 'failed') return;
         if (outcome === 'exhausted') exhausted = true;
         else suggested.push(outcome);
@@ -159,25 +174,25 @@ export class Coordinator {
       // All at once: one after another, the last of a wave of trials that ended together waited for every insert and enqueue before it.
       const outcomes = await Promise.all(suggested.map((x) => this.createTrial(study, x.number, x.params, gpuAlive)));
       const created = outcomes.filter((x): x is TrialRecord => x !== null);
-      const taken = created.length < outcomes.length;
       // Listed again only when another coordinator changed the list: a list costs O(trials), and a
       // busy study ticks many times a second. States read at the start may be stale, but every
       // change that matters sends an event, and that event's tick starts after this one.
-      trials = promoted > 0 || taken ? await this.repo.trials.summaries(studyId) : [...trials, ...created];
+      if (promoted > 0 || created.length < outcomes.length) view = await load();
+      else view = { ...view, trials: [...view.trials, ...created], total: view.total + created.length };
     }
-    if (reconcile && (await this.reconcileJobs(study, trials, gpuAlive))) trials = await this.repo.trials.summaries(studyId);
+    if (reconcile && (await this.reconcileJobs(study, view.trials, gpuAlive))) view = await load();
 
-    if (study.state === 'queued' && trials.length > 0) await this.repo.studies.transition(studyId, ['queued'], 'running');
-    const allCreated = timeUp || exhausted || trials.length >= budget.maxTrials;
-    if (allCreated && scheduler && !trials.some((t) => ACTIVE_TRIAL_STATES.includes(t.state)) && trials.some((t) => t.state === 'paused')) {
+    if (study.state === 'queued' && view.total > 0) await this.repo.studies.transition(studyId, ['queued'], 'running');
+    const allCreated = timeUp || exhausted || view.total >= budget.maxTrials;
+    if (allCreated && scheduler && !view.trials.some((t) => ACTIVE_TRIAL_STATES.includes(t.state)) && view.trials.some((t) => t.state === 'paused')) {
       // Nothing runs, nothing new will start, and no paused trial qualifies for its next rung: they stop here.
-      if ((await this.promotable(study, scheduler, trials)).length === 0) {
+      if ((await this.promotable(study, scheduler, view.trials)).length === 0) {
         await this.repo.trials.endPaused(studyId, 'pruned', 'not among the best of its rung when the study ran out of trials');
-        trials = await this.repo.trials.summaries(studyId);
+        view = await load();
       }
     }
-    const unfinished = trials.some((t) => UNFINISHED_TRIAL_STATES.includes(t.state));
-    if (!unfinished && allCreated) await this.finish(study, trials, timeUp, exhausted);
+    const unfinished = view.trials.some((t) => UNFINISHED_TRIAL_STATES.includes(t.state));
+    if (!unfinished && allCreated) await this.finish(study, lean ? await this.repo.trials.summaries(studyId) : view.trials, timeUp, exhausted);
   }
 
   /**
@@ -211,10 +226,10 @@ export class Coordinator {
    * and paused trials end, running ones stop at their next epoch, nothing is promoted.
    * Returns whether the study has ended so.
    */
-  private async stopOnFailures(study: StudyRecord, trials: readonly TrialSummary[]): Promise<boolean> {
+  private async stopOnFailures(study: StudyRecord, failedCount: number): Promise<boolean> {
     const max = study.config.budget.maxFailedTrials;
-    const failed = trials.filter((t) => t.state === 'failed');
-    if (max === undefined || failed.length <= max) return false;
+    if (max === undefined || failedCount <= max) return false;
+    const failed = (await this.repo.trials.summaries(study.id)).filter((t) => t.state === 'failed');
     const reasons = [...new Set(failed.map((t) => t.error).filter(Boolean))].slice(0, 3).join('; ');
     const message = `${failed.length} trials failed, more than budget.maxFailedTrials (${max})${reasons ? `: ${reasons}` : ''}`;
     if (await this.repo.studies.transition(study.id, ACTIVE_STUDY_STATES, 'failed', message)) {

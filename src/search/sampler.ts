@@ -58,6 +58,11 @@ export interface Sampler {
    * (grid search and a float); called when a study is created. Absent: any space will do.
    */
   checkSpace?(space: SearchSpace): void;
+  /**
+   * False when `sample` never reads `history` (random search), so a coordinator may skip
+   * reading every past trial of a study before asking. @defaultValue true
+   */
+  readonly readsHistory?: boolean;
 }
 
 /** Each sampler validates its own options (a study's `search.options`) when it is made. */

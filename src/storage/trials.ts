@@ -142,6 +142,21 @@ export function trialStore(db: Db) {
       });
       return rows.map((row) => ({ ...row, state: row.state as TrialState, params: parseJson(paramsSchema, row.params, `params of trial ${row.id}`) }));
     },
+    /** The unfinished trials of a study in summary, and how many it has in all and how many failed: two small queries. */
+    async unfinished(studyId: string): Promise<{ trials: TrialSummary[]; total: number; failed: number }> {
+      const [rows, counts] = await Promise.all([
+        db.trial.findMany({
+          where: { studyId, state: { in: UNFINISHED_TRIAL_STATES } },
+          orderBy: { number: 'asc' },
+          select: { id: true, studyId: true, number: true, family: true, params: true, state: true, value: true, rung: true, retries: true, error: true },
+        }),
+        db.trial.groupBy({ by: ['state'], where: { studyId }, _count: { _all: true } }),
+      ]);
+      const trials = rows.map((row) => ({ ...row, state: row.state as TrialState, params: parseJson(paramsSchema, row.params, `params of trial ${row.id}`) }));
+      const total = counts.reduce((sum, c) => sum + c._count._all, 0);
+      const failed = counts.find((c) => c.state === 'failed')?._count._all ?? 0;
+      return { trials, total, failed };
+    },
     async curve(trialId: string): Promise<EpochRecord[]> {
       const rows = await db.trialEpoch.findMany({ where: { trialId }, orderBy: { epoch: 'asc' } });
       return rows.map((r) => ({ epoch: r.epoch, attempt: r.attempt, metrics: parseJson(epochMetricsSchema, r.metrics, `epoch ${r.epoch} of trial ${trialId}`), at: r.createdAt }));

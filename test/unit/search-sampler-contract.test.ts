@@ -141,6 +141,11 @@ function samplerContract(name: string, make: () => Sampler, settings: ContractSe
       }
     });
 
+    it.runIf(make().readsHistory === false)('suggests the same whatever the history, as it says it reads none', () => {
+      const history = grownHistory(make(), 30, s);
+      for (const n of [0, 30, 57]) expect(draw(make(), history, n, SEED, s)).toEqual(draw(make(), [], n, SEED, s));
+    });
+
     it('does not depend on the key order of a space read back from storage', () => {
       const reordered = JSON.parse(JSON.stringify(s, (_k, v: unknown) =>
         v && typeof v === 'object' && !Array.isArray(v)

@@ -14,6 +14,7 @@ export function createRandomSampler(options: Record<string, never> = {}): Sample
   parseOptions('random', z.strictObject({}), options);
   return {
     name: 'random',
+    readsHistory: false,
     sample(space, _history, { rng }) {
       const family = rng.pick(space.families);
       const specs = space.params[family] ?? {};
