@@ -76,8 +76,12 @@ export class Coordinator {
   async start(): Promise<void> {
     this.events = new Worker(
       STUDY_EVENTS_QUEUE,
-      // An event means a trial ended: its study needs new trials, not a check of every job (the sweep does that).
-      async (job) => this.tick(studyEventSchema.parse(job.data).studyId, { reconcile: false }),
+      // An event usually means a trial ended: its study needs new trials, not a check of every job
+      // (the sweep does that), unless the event says a trial was queued again and needs a job.
+      async (job) => {
+        const event = studyEventSchema.parse(job.data);
+        await this.tick(event.studyId, { reconcile: event.reconcile ?? false });
+      },
       { connection: this.queues.connection, prefix: this.options.prefix, concurrency: 4 },
     );
     this.events.on('error', (err) => this.log.warn('study-events worker error', { error: errorMessage(err) }));
@@ -171,13 +175,13 @@ export class Coordinator {
         if (outcome === 'exhausted') exhausted = true;
         else suggested.push(outcome);
       }
-      // All at once: one after another, the last of a wave of trials that ended together waited for every insert and enqueue before it.
-      const outcomes = await Promise.all(suggested.map((x) => this.createTrial(study, x.number, x.params, gpuAlive)));
-      const created = outcomes.filter((x): x is TrialRecord => x !== null);
+      // One insert and parallel enqueues: one after another, the last of a wave of trials that ended
+      // together waited for every insert and enqueue before it.
+      const created = await this.createTrials(study, suggested, gpuAlive);
       // Listed again only when another coordinator changed the list: a list costs O(trials), and a
-      // busy study ticks many times a second. States read at the start may be stale, but every
-      // change that matters sends an event, and that event's tick starts after this one.
-      if (promoted > 0 || created.length < outcomes.length) view = await load();
+      // busy study ticks many times a second. States read at the start may be stale; a trial that
+      // ends sends an event, whose tick starts after this one, and the sweep catches the rest.
+      if (promoted > 0 || created === null) view = await load();
       else view = { ...view, trials: [...view.trials, ...created], total: view.total + created.length };
     }
     if (reconcile && (await this.reconcileJobs(study, view.trials, gpuAlive))) view = await load();
@@ -191,8 +195,10 @@ export class Coordinator {
         view = await load();
       }
     }
-    const unfinished = view.trials.some((t) => UNFINISHED_TRIAL_STATES.includes(t.state));
-    if (!unfinished && allCreated) await this.finish(study, lean ? await this.repo.trials.summaries(studyId) : view.trials, timeUp, exhausted);
+    if (!allCreated || view.trials.some((t) => UNFINISHED_TRIAL_STATES.includes(t.state))) return;
+    // A lean view's two reads are not one snapshot: the study ends only on a whole list that agrees.
+    const all = lean ? await this.repo.trials.summaries(studyId) : view.trials;
+    if (!all.some((t) => UNFINISHED_TRIAL_STATES.includes(t.state))) await this.finish(study, all, timeUp, exhausted);
   }
 
   /**
@@ -289,15 +295,18 @@ export class Coordinator {
     }
   }
 
-  /** Creates trial `number` and enqueues it; null when another coordinator created that number first (and enqueues it). */
-  private async createTrial(study: StudyRecord, number: number, params: Params, gpuAlive: GpuAlive): Promise<TrialRecord | null> {
-    const trial = await this.repo.trials.create({ id: randomUUID(), studyId: study.id, number, family: String(params.family), params });
-    if (!trial) return null;
-    this.log.debug('trial created', { studyId: study.id, trial: number, params });
-    // At once, not in this tick's reconciliation, so a worker can start it while the tick goes on.
-    // A trial left without a job (this enqueue failed) gets one when a later tick reconciles.
-    await this.enqueue(study, trial, gpuAlive);
-    return trial;
+  /**
+   * Creates the suggested trials, all or none, and enqueues them; null when another
+   * coordinator created one of those numbers first (it enqueues its own).
+   */
+  private async createTrials(study: StudyRecord, suggested: readonly { number: number; params: Params }[], gpuAlive: GpuAlive): Promise<TrialRecord[] | null> {
+    const trials = await this.repo.trials.createAll(suggested.map(({ number, params }) => ({ id: randomUUID(), studyId: study.id, number, family: String(params.family), params })));
+    if (!trials) return null;
+    for (const t of trials) this.log.debug('trial created', { studyId: study.id, trial: t.number, params: t.params });
+    // At once, not in this tick's reconciliation, so a worker can start them while the tick goes on.
+    // A trial left without a job (its enqueue failed) gets one when a later sweep reconciles.
+    await Promise.all(trials.map((t) => this.enqueue(study, t, gpuAlive)));
+    return trials;
   }
 
   /**

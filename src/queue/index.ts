@@ -37,7 +37,12 @@ export function trialJobId(trial: { id: string; rung: number; retries?: number }
 }
 export type TrialJob = z.infer<typeof trialJobSchema>;
 
-export const studyEventSchema = z.object({ studyId: z.string().min(1), reason: z.string() });
+export const studyEventSchema = z.object({
+  studyId: z.string().min(1),
+  reason: z.string(),
+  /** The event's tick also checks every unfinished trial's job: a trial was queued again and needs one. @defaultValue false */
+  reconcile: z.boolean().optional(),
+});
 export type StudyEvent = z.infer<typeof studyEventSchema>;
 
 export const TRIAL_JOB_OPTIONS: JobsOptions = {

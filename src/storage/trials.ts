@@ -117,6 +117,21 @@ export function trialStore(db: Db) {
         throw err;
       }
     },
+    /**
+     * Creates several trials in one statement, all or none: null when any of their numbers
+     * already exists (another coordinator made it). All or none, so a failure cannot leave a
+     * gap below a created number, which the next count-based number would then collide with.
+     */
+    async createAll(ts: { id: string; studyId: string; number: number; family: string; params: Params }[]): Promise<TrialRecord[] | null> {
+      if (ts.length === 0) return [];
+      try {
+        const rows = await db.trial.createManyAndReturn({ data: ts.map((t) => ({ ...t, params: JSON.stringify(t.params), state: 'queued' })) });
+        return rows.map(toRecord).sort((a, b) => a.number - b.number);
+      } catch (err) {
+        if ((err as { code?: string }).code === 'P2002') return null;
+        throw err;
+      }
+    },
     async get(id: string): Promise<TrialRecord | null> {
       const row = await db.trial.findUnique({ where: { id } });
       return row ? toRecord(row) : null;
@@ -142,16 +157,19 @@ export function trialStore(db: Db) {
       });
       return rows.map((row) => ({ ...row, state: row.state as TrialState, params: parseJson(paramsSchema, row.params, `params of trial ${row.id}`) }));
     },
-    /** The unfinished trials of a study in summary, and how many it has in all and how many failed: two small queries. */
+    /**
+     * The unfinished trials of a study in summary, and how many it has in all and how many
+     * failed: two small queries. The counts are read first, so every trial they count that is
+     * still unfinished is in the list; a trial created in between is listed but not counted, and
+     * a number taken from the count then collides and is retried (see createAll).
+     */
     async unfinished(studyId: string): Promise<{ trials: TrialSummary[]; total: number; failed: number }> {
-      const [rows, counts] = await Promise.all([
-        db.trial.findMany({
-          where: { studyId, state: { in: UNFINISHED_TRIAL_STATES } },
-          orderBy: { number: 'asc' },
-          select: { id: true, studyId: true, number: true, family: true, params: true, state: true, value: true, rung: true, retries: true, error: true },
-        }),
-        db.trial.groupBy({ by: ['state'], where: { studyId }, _count: { _all: true } }),
-      ]);
+      const counts = await db.trial.groupBy({ by: ['state'], where: { studyId }, _count: { _all: true } });
+      const rows = await db.trial.findMany({
+        where: { studyId, state: { in: UNFINISHED_TRIAL_STATES } },
+        orderBy: { number: 'asc' },
+        select: { id: true, studyId: true, number: true, family: true, params: true, state: true, value: true, rung: true, retries: true, error: true },
+      });
       const trials = rows.map((row) => ({ ...row, state: row.state as TrialState, params: parseJson(paramsSchema, row.params, `params of trial ${row.id}`) }));
       const total = counts.reduce((sum, c) => sum + c._count._all, 0);
       const failed = counts.find((c) => c.state === 'failed')?._count._all ?? 0;

@@ -120,7 +120,8 @@ export function createTrialProcessor(deps: ProcessorDeps) {
     const attempt = trial.attempts;
     // A trial whose training stops reporting (hung in a kernel, a promise that never settles) is
     // given up after trialTimeoutSeconds, so it does not hold this worker's slot forever.
-    const watch = silenceWatch(budget.trialTimeoutSeconds * 1000);
+    // It counts from the claim, as the coordinator's sweep does (Trial.reportedAt).
+    let watch = silenceWatch(budget.trialTimeoutSeconds * 1000);
     try {
       const forecast = { window: study.config.window, horizon: study.config.horizon };
       const { spec, data, targetStd } = await db('read the dataset', () => deps.datasets.get(study.datasetId, forecast));
@@ -174,16 +175,25 @@ export function createTrialProcessor(deps: ProcessorDeps) {
           return stoppedFor ? 'stop' : 'continue';
         },
       });
-      const result = await Promise.race([training, watch.silent]);
-      if (result === 'silent') {
+      let result = await Promise.race([training, watch.silent]);
+      while (result === 'silent') {
+        const before = new Date(Date.now() - budget.trialTimeoutSeconds * 1000);
+        const outcome = stuckOutcome(budget, trial.retries);
+        // The coordinator's sweep makes the same decision with the same compare-and-set (and also
+        // enqueues the retry; here the event below asks for that): whichever comes first wins.
+        const changed = await db('time out the trial', () => repo.trials.timeOut(trialId, attempt, before, outcome));
+        const now = changed ? null : await db('read the trial', () => repo.trials.get(trialId));
+        if (now?.state === 'running' && now.attempts === attempt) {
+          // A report landed as the timer fired: the trial goes on.
+          watch.stop();
+          watch = silenceWatch(budget.trialTimeoutSeconds * 1000);
+          result = await Promise.race([training, watch.silent]);
+          continue;
+        }
         silenced = true;
         // The training may still settle some day; nothing waits for it any more.
         training.catch(() => undefined);
-        const before = new Date(Date.now() - budget.trialTimeoutSeconds * 1000);
-        const outcome = stuckOutcome(budget, trial.retries);
-        // The same decision, and the same compare-and-set, as the coordinator's sweep: whichever comes first wins.
-        const changed = await db('time out the trial', () => repo.trials.timeOut(trialId, attempt, before, outcome));
-        tlog.warn('trial silent for trialTimeoutSeconds; giving up this attempt', { timeoutSeconds: budget.trialTimeoutSeconds, ...(changed ? outcome : {}) });
+        tlog.warn('trial silent for trialTimeoutSeconds; giving up this attempt', { timeoutSeconds: budget.trialTimeoutSeconds, ...(changed ? outcome : { takenBy: 'the coordinator or another attempt' }) });
         return 'timed-out';
       }
       // A resumed trial's time adds to what its earlier segments took.
@@ -213,7 +223,7 @@ export function createTrialProcessor(deps: ProcessorDeps) {
       const pruned = stoppedFor === 'pruned' ? `pruned by the median rule at epoch ${result.epochs}` : undefined;
       const outcome = { value, metrics: result.bestMetrics, epochs: result.epochs, bestEpoch: result.bestEpoch, durationMs, artifact: result.artifact, ...(pruned ? { pruned } : {}) };
       if (!(await db('complete the trial', () => repo.trials.complete(trialId, attempt, outcome)))) {
-        tlog.warn('trial already ended or taken over; this result is not recorded');
+        tlog.warn('trial already ended or taken over (or this write was repeated after it committed); not recorded again');
         return 'superseded';
       }
       if (pruned) tlog.info('trial pruned', { value, epochs: result.epochs });
@@ -233,9 +243,11 @@ export function createTrialProcessor(deps: ProcessorDeps) {
       throw err;
     } finally {
       watch.stop();
-      // A handed-back trial needs a new job once this one is gone from Redis, so that event waits a moment.
-      const delay = stoppedFor === 'handoff' ? 1000 : 0;
-      await queues.studyEvents.add('trial-ended', { studyId, reason: `trial ${trial.number}` }, { delay }).catch((e) => tlog.warn('could not notify the coordinator', { error: errorMessage(e) }));
+      // A trial handed back or given up is queued again and needs a new job: that event's tick
+      // reconciles. A handed-back trial's job has this job's id, so that event waits until this one is gone.
+      const requeued = stoppedFor === 'handoff' || silenced;
+      const event = { studyId, reason: `trial ${trial.number}`, ...(requeued ? { reconcile: true } : {}) };
+      await queues.studyEvents.add('trial-ended', event, { delay: stoppedFor === 'handoff' ? 1000 : 0 }).catch((e) => tlog.warn('could not notify the coordinator', { error: errorMessage(e) }));
     }
   };
 }

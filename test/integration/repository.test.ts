@@ -86,6 +86,10 @@ describe.each(PROVIDERS)('repository on %s', (provider) => {
     const t = await repo.trials.create({ id: randomUUID(), studyId: study.id, number: 0, family: 'mlp', params: { family: 'mlp', units: 8 } });
     expect(t).not.toBeNull();
     expect(await repo.trials.create({ id: randomUUID(), studyId: study.id, number: 0, family: 'mlp', params: { family: 'mlp' } })).toBeNull();
+    // Several at once are all created or none: number 1 is not left behind when 0 is taken.
+    const row = (number: number) => ({ id: randomUUID(), studyId: study.id, number, family: 'mlp', params: { family: 'mlp' } });
+    expect(await repo.trials.createAll([row(1), row(0)])).toBeNull();
+    expect((await repo.trials.summaries(study.id)).map((x) => x.number)).toEqual([0]);
 
     const best = { value: 0.5, epoch: 1, metrics: { val_accuracy: 0.5 } };
     expect((await repo.trials.start(t!.id, 'w1', 'cpu'))?.trial.attempts).toBe(1);

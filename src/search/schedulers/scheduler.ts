@@ -28,8 +28,8 @@ export interface Scheduler {
   milestones(number: number): number[];
   /**
    * The paused trials to resume now, toward their next rung, in the order to resume them:
-   * the highest rung first, and within a rung the best value first (ties toward the lower
-   * trial number). `trials` is the whole study, in any state.
+   * the most trained first (the highest rung), and among those of one rung the best value
+   * first (ties toward the lower trial number). `trials` is the whole study, in any state.
    */
   promotions(trials: readonly ScheduledTrial[], direction: Direction): number[];
 }
