@@ -8,7 +8,7 @@ import { rankByValue } from '../ranking.ts';
 import type { StudyDevice } from '../schemas.ts';
 import { SearchSpaceExhaustedError } from '../errors.ts';
 import { stuckOutcome } from '../faults/stuck.ts';
-import { createSampler, rngFor, searchSpaceSchema, type FrozenTrial } from '../search/index.ts';
+import { createSampler, rngFor, searchSpaceSchema, type FrozenTrial, type Sampler, type SearchSpace } from '../search/index.ts';
 import { schedulerFor, type Scheduler } from '../search/schedulers/index.ts';
 import { ACTIVE_STUDY_STATES, ACTIVE_TRIAL_STATES, UNFINISHED_TRIAL_STATES, type Repository, type StudyRecord, type TrialRecord, type TrialSummary } from '../storage/index.ts';
 
@@ -33,6 +33,23 @@ interface TrialsView {
 }
 
 const whole = (trials: TrialSummary[]): TrialsView => ({ trials, total: trials.length, failed: trials.filter((t) => t.state === 'failed').length });
+
+/** A study's sampler and parsed space, made at most once per tick (throwing what making them throws). */
+type Search = () => { sampler: Sampler; space: SearchSpace };
+
+function searchOf(study: StudyRecord): Search {
+  let made: ReturnType<Search> | undefined;
+  return () => (made ??= { sampler: createSampler(study.config.search.algorithm, study.config.search.options), space: searchSpaceSchema.parse(study.config.search.space) });
+}
+
+/** Whether the study's sampler says it reads no history; a sampler that cannot be made fails the study when it is asked to suggest. */
+function readsNoHistory(search: Search): boolean {
+  try {
+    return search().sampler.readsHistory === false;
+  } catch {
+    return false;
+  }
+}
 
 /** How many of `trials` hold a worker slot or wait for one. */
 const activeCount = (trials: readonly TrialSummary[]) => trials.filter((t) => ACTIVE_TRIAL_STATES.includes(t.state)).length;
@@ -149,7 +166,8 @@ export class Coordinator {
     // An event's tick of a study whose sampler reads no history (random search) and that has no
     // scheduler needs only the unfinished trials and two counts: on a study of many trials, reading
     // every trial was most of the time the coordinator took to start the next one.
-    const lean = !reconcile && !scheduler && createSampler(study.config.search.algorithm, study.config.search.options).readsHistory === false;
+    const search = searchOf(study);
+    const lean = !reconcile && !scheduler && readsNoHistory(search);
     const load = async (): Promise<TrialsView> => (lean ? this.repo.trials.unfinished(studyId) : whole(await this.repo.trials.summaries(studyId)));
     let view = await load();
     const timeUp = budget.timeLimitSeconds !== undefined && Date.now() - study.createdAt.getTime() >= budget.timeLimitSeconds * 1000;
@@ -170,7 +188,7 @@ export class Coordinator {
       const history: FrozenTrial[] = view.trials.map((t) => ({ number: t.number, params: t.params, state: t.state, value: t.value }));
       const suggested: { number: number; params: Params }[] = [];
       for (let i = 0; i < slots && !exhausted; i++) {
-        const outcome = await this.suggest(study, history, view.total + i);
+        const outcome = await this.suggest(study, search, history, view.total + i);
         if (outcome === 'failed') return;
         if (outcome === 'exhausted') exhausted = true;
         else suggested.push(outcome);
@@ -280,11 +298,11 @@ export class Coordinator {
    * suggests nothing: 'exhausted', and the study completes once its trials end. A sampler that
    * cannot suggest anything else fails the study instead of retrying forever.
    */
-  private async suggest(study: StudyRecord, history: FrozenTrial[], number: number): Promise<{ number: number; params: Params } | 'exhausted' | 'failed'> {
+  private async suggest(study: StudyRecord, search: Search, history: FrozenTrial[], number: number): Promise<{ number: number; params: Params } | 'exhausted' | 'failed'> {
     const { config } = study;
     try {
-      const space = searchSpaceSchema.parse(config.search.space);
-      const params = createSampler(config.search.algorithm, config.search.options).sample(space, history, { direction: config.objective.direction, rng: rngFor(config.seed, number) });
+      const { sampler, space } = search();
+      const params = sampler.sample(space, history, { direction: config.objective.direction, rng: rngFor(config.seed, number) });
       history.push({ number, params, state: 'queued', value: null });
       return { number, params };
     } catch (err) {
