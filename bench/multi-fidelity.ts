@@ -16,6 +16,13 @@ const seeds = arg('--seeds', 3);
 const firstSeed = arg('--first-seed', 1);
 const scale = arg('--scale', 1);
 const MAX_EPOCHS = 27;
+/**
+ * Half of them validate: 1,200 validation digits score in steps of 0.08 points, where 300 scored
+ * in steps of 0.33 and random search's best was often one lucky epoch that no method could be
+ * expected to repeat (the standard error of an accuracy near 0.93 is 1.5 points on 300 digits,
+ * 0.7 on 1,200).
+ */
+const DIGITS = 2400;
 /** Random search: 9 trials × 27 epochs = 243 epochs (times the scale). */
 const RANDOM = { maxTrials: 9 * scale };
 /** ASHA with η = 3 over rungs 1, 3, 9, 27: 81 trials spend 81 + 54 + 54 + 54 = 243 epochs when every rung fills. */
@@ -35,6 +42,8 @@ interface Run {
   epochsTo(target: number): number | null;
   /** Epochs spent when this run first reached its own best. */
   epochsToBest: number;
+  /** The best value among the first `epochs` epochs trained. */
+  bestWithin(epochs: number): number;
   seconds: number;
 }
 
@@ -73,15 +82,16 @@ async function run(t: TestApp, datasetId: string, method: string, settings: { ma
     const i = walk.findIndex((b) => b >= target - 1e-9);
     return i < 0 ? null : i + 1;
   };
-  return { method, best, epochs: records.length, epochsTo, epochsToBest: epochsTo(best) ?? records.length, seconds: (performance.now() - started) / 1000 };
+  const bestWithin = (epochs: number) => walk[Math.min(epochs, walk.length) - 1] ?? 0;
+  return { method, best, epochs: records.length, epochsTo, epochsToBest: epochsTo(best) ?? records.length, bestWithin, seconds: (performance.now() - started) / 1000 };
 }
 
 const t = await startTestApp('sqlite', { withWorker: true, backend: 'wasm' });
 try {
-  const upload = await t.app.request('/v1/datasets/samples/mnist', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ count: 1500, seed: 1 }) });
+  const upload = await t.app.request('/v1/datasets/samples/mnist', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ count: DIGITS, seed: 1, validationFraction: 0.5 }) });
   const { id: datasetId } = (await upload.json()) as { id: string };
-  console.log(`multi-fidelity on 1,500 MNIST digits (1,200 train / 300 validation), mlp default space, maxEpochs ${MAX_EPOCHS}, wasm, 1 worker, seeds ${firstSeed}..${firstSeed + seeds - 1}, random ${RANDOM.maxTrials} trials (${RANDOM.maxTrials * MAX_EPOCHS} epochs), asha ${ASHA.maxTrials}, hyperband ${HYPERBAND.maxTrials}`);
-  console.log('seed | method | trials | best val_accuracy | epochs spent | epochs to random\'s best | ÷ random\'s epochs spent | ÷ random\'s epochs to its best | wall s');
+  console.log(`multi-fidelity on ${DIGITS} MNIST digits (${DIGITS / 2} train / ${DIGITS / 2} validation), mlp default space, maxEpochs ${MAX_EPOCHS}, wasm, 1 worker, seeds ${firstSeed}..${firstSeed + seeds - 1}, random ${RANDOM.maxTrials} trials (${RANDOM.maxTrials * MAX_EPOCHS} epochs), asha ${ASHA.maxTrials}, hyperband ${HYPERBAND.maxTrials}`);
+  console.log('seed | method | trials | best val_accuracy | best within random\'s epochs | epochs spent | epochs to random\'s best | ÷ random\'s epochs spent | ÷ random\'s epochs to its best | wall s');
   const ratios: Record<string, number[]> = { asha: [], hyperband: [] };
   for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
     const random = await run(t, datasetId, 'random', RANDOM, seed);
@@ -92,14 +102,17 @@ try {
       // The issue's yardstick: epochs to reach random search's best, over the epochs random search spent.
       const ratio = to === null ? null : to / random.epochs;
       const toBest = to === null ? null : to / random.epochsToBest;
-      if (r.method !== 'random' && ratio !== null) ratios[r.method]?.push(ratio);
-      console.log(`${seed} | ${r.method} | ${trials} | ${r.best.toFixed(4)} | ${r.epochs} | ${to ?? 'not reached'} | ${ratio === null ? '-' : ratio.toFixed(2)} | ${toBest === null ? '-' : toBest.toFixed(2)} | ${r.seconds.toFixed(0)}`);
+      // A seed where the target was never reached counts as the worst ratio.
+      if (r.method !== 'random') ratios[r.method]?.push(ratio ?? Infinity);
+      console.log(`${seed} | ${r.method} | ${trials} | ${r.best.toFixed(4)} | ${r.bestWithin(random.epochs).toFixed(4)} | ${r.epochs} | ${to ?? 'not reached'} | ${ratio === null ? '-' : ratio.toFixed(2)} | ${toBest === null ? '-' : toBest.toFixed(2)} | ${r.seconds.toFixed(0)}`);
     }
   }
   for (const [method, values] of Object.entries(ratios)) {
     const sorted = [...values].sort((a, b) => a - b);
-    const median = sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)] : undefined;
-    console.log(`${method}: reached random search's best in ${values.length} of ${seeds} seeds; median of (epochs to reach it ÷ random search's epochs) ${median?.toFixed(2) ?? '-'} (target ≤ 0.33)`);
+    const median = sorted.length % 2 ? sorted[(sorted.length - 1) / 2]! : ((sorted[sorted.length / 2 - 1] ?? NaN) + (sorted[sorted.length / 2] ?? NaN)) / 2;
+    const reached = values.filter(Number.isFinite).length;
+    const withinThird = values.filter((v) => v <= 1 / 3).length;
+    console.log(`${method}: reached random search's best in ${reached} of ${seeds} seeds, within a third of its epochs in ${withinThird}; median of (epochs to reach it ÷ random search's epochs) ${Number.isFinite(median) ? median.toFixed(2) : 'not reached'} (target ≤ 0.33)`);
   }
 } finally {
   await t.close();

@@ -47,6 +47,7 @@ describe.each(PROVIDERS)('API input validation on %s', (provider) => {
   let t: TestApp;
   let tabularId = '';
   let imageId = '';
+  let mnistId = '';
 
   const post = (path: string, body: BodyInit | undefined, headers: Record<string, string> = {}) =>
     t.app.request(path, { method: 'POST', body, headers });
@@ -165,6 +166,18 @@ describe.each(PROVIDERS)('API input validation on %s', (provider) => {
       expect(error.issues?.[0]?.field).toBe('file');
     });
 
+    it('holds out the asked share of each digit in an MNIST sample', async () => {
+      const res = await postJson('/v1/datasets/samples/mnist', { count: 200, seed: 4, validationFraction: 0.5 });
+      expect(res.status, await res.clone().text()).toBe(201);
+      const body = (await res.json()) as { id: string; summary: { split: Record<string, unknown> } };
+      mnistId = body.id;
+      expect(body.summary.split).toMatchObject({ validationFraction: 0.5, train: 100, validation: 100 });
+    });
+
+    it('refuses an MNIST sample validationFraction over 0.5, naming the field', async () => {
+      await expectError(await postJson('/v1/datasets/samples/mnist', { count: 200, validationFraction: 0.9 }), 400, 'validationFraction', '0.5');
+    });
+
     it('answers 404 to an unknown dataset id', async () => {
       await expectError(await t.app.request('/v1/datasets/unknown'), 404, 'dataset', 'unknown');
     });
@@ -173,9 +186,9 @@ describe.each(PROVIDERS)('API input validation on %s', (provider) => {
       const res = await t.app.request('/v1/datasets');
       expect(res.status).toBe(200);
       const { datasets } = (await res.json()) as { datasets: Array<{ id: string }> };
-      expect(datasets.map((d) => d.id).sort()).toEqual([tabularId, imageId].sort());
-      expect(await t.repo.db.dataset.count()).toBe(2);
-      expect(await t.repo.db.datasetData.count()).toBe(2);
+      expect(datasets.map((d) => d.id).sort()).toEqual([tabularId, imageId, mnistId].sort());
+      expect(await t.repo.db.dataset.count()).toBe(3);
+      expect(await t.repo.db.datasetData.count()).toBe(3);
     });
   });
 

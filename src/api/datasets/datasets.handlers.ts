@@ -80,11 +80,11 @@ export function datasetHandlers(repo: Repository) {
         }),
       );
     },
-    async mnist(body: { name?: string; count?: number; seed?: number }) {
+    async mnist(body: { name?: string; count?: number; seed?: number; validationFraction?: number }) {
       const seed = body.seed ?? 0;
       const count = body.count ?? 2000;
       const csv = mnistSampleCsv(count, seed);
-      return datasetView(await store(body.name ?? `mnist-${count}`, { csv, kind: 'image', target: 'label', task: 'classification', shape: [28, 28, 1], seed }));
+      return datasetView(await store(body.name ?? `mnist-${count}`, { csv, kind: 'image', target: 'label', task: 'classification', shape: [28, 28, 1], seed, validationFraction: body.validationFraction }));
     },
     async list() {
       return { datasets: (await repo.datasets.list()).map(datasetView) };

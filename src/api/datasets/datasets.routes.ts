@@ -61,6 +61,7 @@ export const mnistSample = createRoute({
             name: z.string().min(1).max(200).optional(),
             count: z.number().int().min(20).max(10_000).optional().openapi({ description: 'Images, drawn evenly from the 10 digits. Default 2000.' }),
             seed: z.number().int().min(0).optional(),
+            validationFraction: z.number().min(0.05).max(0.5).optional().openapi({ description: 'Share of each digit held out for validation (0.05-0.5). Default 0.2.' }),
           }),
         },
       },
