@@ -1,5 +1,6 @@
 import { datasetStore } from './datasets.ts';
 import { openDatabase, type Db } from './db.ts';
+import { providerOf } from './url.ts';
 import { modelStore } from './models.ts';
 import { studyStore } from './studies.ts';
 import { trialStore } from './trials.ts';
@@ -34,7 +35,7 @@ export function createRepository(url: string): Repository {
     db,
     datasets: datasetStore(db),
     studies: studyStore(db),
-    trials: trialStore(db),
+    trials: trialStore(db, providerOf(url)),
     models: modelStore(db),
     ping: async () => {
       await db.$queryRawUnsafe('SELECT 1');

@@ -2,6 +2,7 @@ import type { EpochMetrics, ModelArtifact, Params, TrainCheckpoint, TrialState }
 import { epochMetricsSchema, parseJson } from '../schemas.ts';
 import { z } from 'zod';
 import type { Db } from './db.ts';
+import { checkpointRow, completePg, recordEpochPg } from './pg-trial-writes.ts';
 import { ACTIVE_STUDY_STATES } from './studies.ts';
 
 type CheckpointRow = { epoch: number; state: string; weights: Uint8Array; optimizer: Uint8Array; best: Uint8Array };
@@ -88,13 +89,7 @@ function toArtifactRow(artifact: ModelArtifact) {
 }
 
 async function saveCheckpoint(tx: Tx, trialId: string, cp: TrainCheckpoint): Promise<void> {
-  const data = {
-    epoch: cp.epoch,
-    state: JSON.stringify({ bestEpoch: cp.bestEpoch, bestMetrics: cp.bestMetrics, stopper: cp.stopper }),
-    weights: cp.weights as Uint8Array<ArrayBuffer>,
-    optimizer: cp.optimizer as Uint8Array<ArrayBuffer>,
-    best: cp.best as Uint8Array<ArrayBuffer>,
-  };
+  const data = checkpointRow(cp);
   await tx.trialCheckpoint.upsert({ where: { trialId }, create: { trialId, ...data }, update: data });
 }
 
@@ -105,7 +100,8 @@ export interface BestSoFar {
   metrics: EpochMetrics;
 }
 
-export function trialStore(db: Db) {
+/** @param provider - PostgreSQL makes a worker's epoch and result writes one statement each (see pg-trial-writes.ts). */
+export function trialStore(db: Db, provider: 'sqlite' | 'postgresql') {
   return {
     /** Creates trial `number` of a study; null when it already exists (another coordinator made it). */
     async create(t: { id: string; studyId: string; number: number; family: string; params: Params }): Promise<TrialRecord | null> {
@@ -227,6 +223,7 @@ export function trialStore(db: Db) {
      * returns whether it wrote.
      */
     async recordEpoch(id: string, attempt: number, epoch: number, metrics: EpochMetrics, best: BestSoFar, checkpoint?: TrainCheckpoint): Promise<boolean> {
+      if (provider === 'postgresql') return recordEpochPg(db, id, attempt, epoch, metrics, best, checkpoint && checkpointRow(checkpoint));
       const text = JSON.stringify(metrics);
       return db.$transaction(async (tx) => {
         const { count } = await tx.trial.updateMany({
@@ -325,19 +322,13 @@ export function trialStore(db: Db) {
       attempt: number,
       r: { value: number; metrics: EpochMetrics; epochs: number; bestEpoch: number; durationMs: number; artifact: ModelArtifact; pruned?: string },
     ): Promise<boolean> {
+      const state = r.pruned === undefined ? 'completed' : 'pruned';
+      const { value, metrics, epochs, bestEpoch, durationMs } = r;
+      if (provider === 'postgresql') return completePg(db, id, attempt, { state, value, metrics, epochs, bestEpoch, durationMs, error: r.pruned ?? null }, toArtifactRow(r.artifact));
       return db.$transaction(async (tx) => {
         const { count } = await tx.trial.updateMany({
           where: { id, state: 'running', attempts: attempt },
-          data: {
-            state: r.pruned === undefined ? 'completed' : 'pruned',
-            value: r.value,
-            metrics: JSON.stringify(r.metrics),
-            epochs: r.epochs,
-            bestEpoch: r.bestEpoch,
-            durationMs: r.durationMs,
-            endedAt: new Date(),
-            error: r.pruned ?? null,
-          },
+          data: { state, value, metrics: JSON.stringify(metrics), epochs, bestEpoch, durationMs, endedAt: new Date(), error: r.pruned ?? null },
         });
         if (count === 0) return false;
         const artifact = toArtifactRow(r.artifact);

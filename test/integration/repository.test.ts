@@ -174,11 +174,16 @@ async function checkpointsContract(repo: Repository, studyId: string): Promise<v
   expect((await repo.trials.curve(t.id)).map((e) => e.epoch)).toEqual([1, 2, 3]);
   expect(await record(2, 4)).toBe(false);
   expect(await record(3, 4)).toBe(true);
+  // An epoch recorded without a checkpoint leaves the last one as it was.
+  expect(await repo.trials.recordEpoch(t.id, 3, 4, { val_accuracy: 0.4 }, { value: 0.4, epoch: 4, metrics: { val_accuracy: 0.4 } })).toBe(true);
+  expect([...(await repo.trials.checkpoint(t.id))!.weights]).toEqual([4, 1]);
   expect((await repo.trials.metricsAtEpoch(studyId, 4, ['running'])).map((m) => m.val_accuracy)).toEqual([0.4]);
   expect(await repo.trials.metricsAtEpoch(studyId, 4, ['running'], t.id)).toEqual([]);
   const result = { value: 0.4, metrics: { val_accuracy: 0.4 }, epochs: 4, bestEpoch: 4, durationMs: 9, artifact, pruned: 'pruned by the median rule at epoch 4' };
   expect(await repo.trials.complete(t.id, 3, result)).toBe(true);
-  expect(await repo.trials.get(t.id)).toMatchObject({ state: 'pruned', error: 'pruned by the median rule at epoch 4', epochs: 4 });
+  expect(await repo.trials.get(t.id)).toMatchObject({ state: 'pruned', error: 'pruned by the median rule at epoch 4', epochs: 4, bestEpoch: 4, durationMs: 9, metrics: { val_accuracy: 0.4 } });
+  expect((await repo.trials.get(t.id))?.value).toBeCloseTo(0.4);
+  expect((await repo.trials.get(t.id))?.endedAt).toBeInstanceOf(Date);
   expect((await repo.trials.checkpoint(t.id))?.epoch).toBe(4);
 }
 
