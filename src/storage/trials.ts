@@ -2,6 +2,8 @@ import type { EpochMetrics, ModelArtifact, Params, TrainCheckpoint, TrialState }
 import { epochMetricsSchema, parseJson } from '../schemas.ts';
 import { z } from 'zod';
 import type { Db } from './db.ts';
+// Prisma.join builds a parameter list for either client (both generated from the same models).
+import { Prisma } from './generated/sqlite/client.ts';
 import { checkpointRow, completePg, recordEpochPg } from './pg-trial-writes.ts';
 import { ACTIVE_STUDY_STATES } from './studies.ts';
 
@@ -49,6 +51,9 @@ export interface EpochRecord {
   attempt: number;
   at: Date;
 }
+
+/** A TrialSummary as a raw query returns it. */
+type SummaryRow = { id: string; studyId: string; number: number | bigint; family: string; params: string; state: string; value: number | null; rung: number | bigint; retries: number | bigint; error: string | null };
 
 const paramsSchema = z.record(z.string(), z.union([z.number(), z.string(), z.boolean()]));
 
@@ -155,21 +160,29 @@ export function trialStore(db: Db, provider: 'sqlite' | 'postgresql') {
     },
     /**
      * The unfinished trials of a study in summary, and how many it has in all and how many
-     * failed: two small queries. The counts are read first, so every trial they count that is
-     * still unfinished is in the list; a trial created in between is listed but not counted, and
-     * a number taken from the count then collides and is retried (see createAll).
+     * failed: one statement, so the list and the counts are one snapshot, and one round trip
+     * where an event's tick waits for it (a Prisma query per part took two).
      */
     async unfinished(studyId: string): Promise<{ trials: TrialSummary[]; total: number; failed: number }> {
-      const counts = await db.trial.groupBy({ by: ['state'], where: { studyId }, _count: { _all: true } });
-      const rows = await db.trial.findMany({
-        where: { studyId, state: { in: UNFINISHED_TRIAL_STATES } },
-        orderBy: { number: 'asc' },
-        select: { id: true, studyId: true, number: true, family: true, params: true, state: true, value: true, rung: true, retries: true, error: true },
-      });
-      const trials = rows.map((row) => ({ ...row, state: row.state as TrialState, params: parseJson(paramsSchema, row.params, `params of trial ${row.id}`) }));
-      const total = counts.reduce((sum, c) => sum + c._count._all, 0);
-      const failed = counts.find((c) => c.state === 'failed')?._count._all ?? 0;
-      return { trials, total, failed };
+      const rows = await db.$queryRaw<(Partial<SummaryRow> & { total: unknown; failed: unknown })[]>`
+        SELECT c."total", c."failed", t."id", t."studyId", t."number", t."family", t."params", t."state", t."value", t."rung", t."retries", t."error"
+        FROM (SELECT COUNT(*) AS "total", SUM(CASE WHEN "state" = 'failed' THEN 1 ELSE 0 END) AS "failed" FROM "Trial" WHERE "studyId" = ${studyId}) c
+        LEFT JOIN "Trial" t ON t."studyId" = ${studyId} AND t."state" IN (${Prisma.join(UNFINISHED_TRIAL_STATES)})
+        ORDER BY t."number"`;
+      // Counts come back as bigint on PostgreSQL, and SUM over no rows is NULL.
+      const trials = rows.filter((r): r is SummaryRow & { total: unknown; failed: unknown } => r.id != null).map((r) => ({
+        id: r.id,
+        studyId: r.studyId,
+        number: Number(r.number),
+        family: r.family,
+        params: parseJson(paramsSchema, r.params, `params of trial ${r.id}`),
+        state: r.state as TrialState,
+        value: r.value === null ? null : Number(r.value),
+        rung: Number(r.rung),
+        retries: Number(r.retries),
+        error: r.error,
+      }));
+      return { trials, total: Number(rows[0]?.total ?? 0), failed: Number(rows[0]?.failed ?? 0) };
     },
     async curve(trialId: string): Promise<EpochRecord[]> {
       const rows = await db.trialEpoch.findMany({ where: { trialId }, orderBy: { epoch: 'asc' } });

@@ -78,6 +78,31 @@ describe.each(PROVIDERS)('repository on %s', (provider) => {
     expect((await repo.trials.curve(running!.id)).map((e) => e.epoch)).toEqual([1]);
   });
 
+  it('lists a study\'s unfinished trials with its trial and failure counts, as the summaries do', async () => {
+    const datasetId = randomUUID();
+    await repo.datasets.create({ id: datasetId, name: 'd', kind: 'tabular', task: 'classification', target: 'y', rows: 1, summary: {}, preprocessing: {}, features: new Float32Array(1), labels: new Float32Array(1) });
+    const study = await repo.studies.create({ id: randomUUID(), name: 's', datasetId, config });
+    expect(await repo.trials.unfinished(study.id)).toEqual({ trials: [], total: 0, failed: 0 });
+    const rows = [0, 1, 2, 3, 4, 5].map((number) => ({ id: randomUUID(), studyId: study.id, number, family: 'mlp', params: { family: 'mlp', units: 8 * (number + 1), relu: number % 2 === 0 } }));
+    const [t0, t1, t2, t3, t4] = (await repo.trials.createAll(rows))!;
+    await repo.trials.end(t0!.id, 'failed', 'boom');
+    await repo.trials.end(t1!.id, 'failed', 'bang');
+    await repo.trials.start(t2!.id, 'w', 'cpu');
+    await repo.trials.start(t3!.id, 'w', 'cpu');
+    const best = { value: 0.25, epoch: 1, metrics: { val_accuracy: 0.25 } };
+    await repo.trials.recordEpoch(t3!.id, 1, 1, { val_accuracy: 0.25 }, best);
+    await repo.trials.pause(t3!.id, 1, { rung: 0, epoch: 1, value: 0.25, durationMs: 1, artifact: { topology: {}, weightSpecs: [], weights: new Uint8Array([1]) } });
+    await repo.trials.start(t4!.id, 'w', 'cpu');
+    await repo.trials.complete(t4!.id, 1, { value: 0.5, metrics: { val_accuracy: 0.5 }, epochs: 1, bestEpoch: 1, durationMs: 1, artifact: { topology: {}, weightSpecs: [], weights: new Uint8Array([1]) } });
+    const unfinished = await repo.trials.unfinished(study.id);
+    expect(unfinished.total).toBe(6);
+    expect(unfinished.failed).toBe(2);
+    expect(unfinished.trials.map((t) => [t.number, t.state])).toEqual([[2, 'running'], [3, 'paused'], [5, 'queued']]);
+    const summaries = (await repo.trials.summaries(study.id)).filter((t) => ['running', 'paused', 'queued'].includes(t.state));
+    expect(unfinished.trials).toEqual(summaries);
+    expect(unfinished.trials[1]).toMatchObject({ value: 0.25, rung: 0, retries: 0, error: null, params: { family: 'mlp', units: 32, relu: false } });
+  });
+
   it('creates each trial number once and records a result once', async () => {
     const datasetId = randomUUID();
     await repo.datasets.create({ id: datasetId, name: 'd', kind: 'tabular', task: 'classification', target: 'y', rows: 1, summary: {}, preprocessing: {}, features: new Float32Array(1), labels: new Float32Array(1) });
