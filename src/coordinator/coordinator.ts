@@ -82,6 +82,11 @@ export class Coordinator {
   private readonly running = new Map<string, Promise<void>>();
   /** A study's tick that waits for the running one; later calls share it. */
   private readonly pending = new Map<string, { done: Promise<void>; reconcile: boolean }>();
+  /**
+   * Active studies whose event ticks are lean (see decide): a study's config never changes, so
+   * such a tick reads the study and its unfinished trials at once instead of one after the other.
+   */
+  private readonly leanStudies = new Set<string>();
 
   constructor(private readonly options: CoordinatorOptions) {
     this.repo = options.repo;
@@ -159,17 +164,24 @@ export class Coordinator {
   }
 
   private async decide(studyId: string, reconcile: boolean): Promise<void> {
+    const early = !reconcile && this.leanStudies.has(studyId) ? this.repo.trials.unfinished(studyId) : undefined;
+    early?.catch(() => undefined);
     const study = await this.repo.studies.get(studyId);
-    if (!study || !ACTIVE_STUDY_STATES.includes(study.state)) return;
+    if (!study || !ACTIVE_STUDY_STATES.includes(study.state)) {
+      this.leanStudies.delete(studyId);
+      return;
+    }
     const { budget } = study.config;
     const scheduler = schedulerFor(study.config.search.scheduling, study.config.seed);
     // An event's tick of a study whose sampler reads no history (random search) and that has no
     // scheduler needs only the unfinished trials and two counts: on a study of many trials, reading
     // every trial was most of the time the coordinator took to start the next one.
     const search = searchOf(study);
-    const lean = !reconcile && !scheduler && readsNoHistory(search);
+    const leanStudy = !scheduler && readsNoHistory(search);
+    if (leanStudy) this.leanStudies.add(studyId);
+    const lean = !reconcile && leanStudy;
     const load = async (): Promise<TrialsView> => (lean ? this.repo.trials.unfinished(studyId) : whole(await this.repo.trials.summaries(studyId)));
-    let view = await load();
+    let view = await (early ?? load());
     const timeUp = budget.timeLimitSeconds !== undefined && Date.now() - study.createdAt.getTime() >= budget.timeLimitSeconds * 1000;
 
     const gpuAlive = this.gpuAliveOnce();
