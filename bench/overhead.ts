@@ -12,7 +12,7 @@
  * sqlite,postgresql.
  */
 import { formatCpu } from './cpu-use.ts';
-import { latencies, occupancy, openBench, printTable, providersFromEnv, quantile, runBench } from './sleep-trials.ts';
+import { latencies, occupancy, openBench, printTable, providersFromEnv, quantile, refills, runBench } from './sleep-trials.ts';
 
 const trials = Number(process.env.BENCH_TRIALS ?? 1000);
 const workers = Number(process.env.BENCH_WORKERS ?? 4);
@@ -54,6 +54,7 @@ runBench(async (cleanup) => {
         pair(l.queueWait),
         pair(l.endToEnd),
         pair(l.processing),
+        pair(refills(run.trials, slots)),
         `${o.inFlight.toFixed(1)} / ${o.held.toFixed(1)} / ${o.sleeping.toFixed(1)}`,
       ]);
       notes.push(`${provider}, ${slots} slots: ${formatCpu(run.cpu)}`);
@@ -62,9 +63,9 @@ runBench(async (cleanup) => {
     await scope.run();
   }
   console.log();
-  printTable(['database', 'slots', 'trials', 'ideal s', 'wall s', 'overhead', 'trials/s', 'queue wait p50/p95 ms', 'end-to-end p50/p95 ms', 'processing p50/p95 ms', 'mean slots: existing / held / sleeping'], rows);
+  printTable(['database', 'slots', 'trials', 'ideal s', 'wall s', 'overhead', 'trials/s', 'queue wait p50/p95 ms', 'end-to-end p50/p95 ms', 'processing p50/p95 ms', 'refill p50/p95 ms', 'mean slots: existing / held / sleeping'], rows);
   console.log(`
-queue wait: trial created → a worker started it; end-to-end: created → result recorded; processing: started → recorded, less the sleep.
+queue wait: trial created → a worker started it; end-to-end: created → result recorded; processing: started → recorded, less the sleep; refill: a trial recorded → the next one created.
 mean slots: trials that existed (created, not ended), that a worker held, and that slept, averaged over the wall time.
 ${notes.join('\n')}`);
 });

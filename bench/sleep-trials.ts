@@ -219,6 +219,17 @@ export function latencies(trials: readonly TrialRecord[], epochMs: number) {
 }
 
 /**
+ * How long a slot stood empty between a trial's end and the next trial's creation: the
+ * coordinator's reaction. With the study at full parallelism, the k-th trial created after the
+ * first `slots` replaces the k-th to end.
+ */
+export function refills(trials: readonly TrialRecord[], slots: number): number[] {
+  const created = trials.map((t) => t.createdAt.getTime()).sort((a, b) => a - b);
+  const ended = trials.flatMap((t) => (t.endedAt ? [t.endedAt.getTime()] : [])).sort((a, b) => a - b);
+  return created.slice(slots).map((at, k) => at - ended[k]!).filter(Number.isFinite);
+}
+
+/**
  * Where the slots went, averaged over the run: trials that existed (created → ended), that a
  * worker held (started → ended), and that slept (epochs × epochMs). With every slot used all
  * the time, all three equal the parallelism.
