@@ -39,7 +39,7 @@ runBench(async (cleanup) => {
       const group = await bench.startWorkers(workers, concurrency, epochMs);
       // Each process's first trials load and compile code (Prisma's query compiler, the data module).
       await bench.runStudy({ maxTrials: slots, parallelism: slots, maxEpochs: 1 });
-      const run = await bench.runStudy({ maxTrials: trials, parallelism: slots, maxEpochs: 1 });
+      const run = await bench.runStudy({ maxTrials: trials, parallelism: slots, maxEpochs: 1 }, Math.max(600_000, 3 * idealMs));
       await group.stop();
       const l = latencies(run.trials, epochMs);
       const o = occupancy(run.trials, epochMs, run.wallMs);

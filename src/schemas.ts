@@ -32,7 +32,8 @@ export const studyConfigSchema = z.object({
     direction: directionSchema.optional(),
   }),
   budget: z.object({
-    maxTrials: z.number().int().min(1).max(1000),
+    /** Up to 10,000: a random search of many short trials (Ray Tune benchmarks 10,000 one-second trials) is a real use. */
+    maxTrials: z.number().int().min(1).max(10_000),
     maxEpochs: z.number().int().min(1).max(1000),
     /** Trials that run at once across all workers. @defaultValue 1 */
     parallelism: z.number().int().min(1).max(64).default(1),
@@ -47,7 +48,7 @@ export const studyConfigSchema = z.object({
     /** Times a trial is retried after a stuck or lost attempt, before it fails for good. @defaultValue 2 */
     maxRetries: z.number().int().min(0).max(10).default(2),
     /** The study fails, stopping its other trials, once more than this many trials have failed. @defaultValue no limit */
-    maxFailedTrials: z.number().int().min(0).max(1000).optional(),
+    maxFailedTrials: z.number().int().min(0).max(10_000).optional(),
   }),
   search: z.object({
     algorithm: z.string().default('random'),

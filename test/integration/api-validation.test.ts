@@ -230,6 +230,7 @@ describe.each(PROVIDERS)('API input validation on %s', (provider) => {
     it.each([
       ['budget.maxTrials', { maxTrials: 0 }, '0'],
       ['budget.maxTrials', { maxTrials: 1e9 }, '1000000000'],
+      ['budget.maxTrials', { maxTrials: 10_001 }, '10001'],
       ['budget.maxEpochs', { maxEpochs: 0 }, '0'],
       ['budget.parallelism', { parallelism: 0 }, '0'],
       ['budget.trialTimeoutSeconds', { trialTimeoutSeconds: 0 }, '0'],
