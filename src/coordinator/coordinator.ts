@@ -120,7 +120,11 @@ export class Coordinator {
 
   /** Re-checks every active study: catches time limits and events lost while no coordinator ran. */
   async sweep(): Promise<void> {
-    for (const study of await this.repo.studies.active()) {
+    const active = await this.repo.studies.active();
+    // A study that ended in a tick, or by cancellation, gets no later tick to forget it.
+    const ids = new Set(active.map((s) => s.id));
+    for (const id of this.leanStudies) if (!ids.has(id)) this.leanStudies.delete(id);
+    for (const study of active) {
       // One study's failure must not keep the others from being checked.
       await this.tick(study.id).catch((err) => this.log.warn('tick failed', { studyId: study.id, error: errorMessage(err) }));
     }
@@ -226,7 +230,7 @@ export class Coordinator {
       }
     }
     if (!allCreated || view.trials.some((t) => UNFINISHED_TRIAL_STATES.includes(t.state))) return;
-    // A lean view's two reads are not one snapshot: the study ends only on a whole list that agrees.
+    // The study ends only on a whole list that agrees (and finish ranks every trial).
     const all = lean ? await this.repo.trials.summaries(studyId) : view.trials;
     if (!all.some((t) => UNFINISHED_TRIAL_STATES.includes(t.state))) await this.finish(study, all, timeUp, exhausted);
   }

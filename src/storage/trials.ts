@@ -146,6 +146,15 @@ export function trialStore(db: Db, provider: 'sqlite' | 'postgresql') {
       const rows = await db.trial.findMany({ where: { studyId }, orderBy: { number: 'asc' } });
       return rows.map(toRecord);
     },
+    /** Each trial's number, state and value only: enough to count and rank a study of thousands of trials. */
+    async values(studyId: string): Promise<{ id: string; number: number; state: TrialState; value: number | null }[]> {
+      const rows = await db.trial.findMany({ where: { studyId }, orderBy: { number: 'asc' }, select: { id: true, number: true, state: true, value: true } });
+      return rows.map((r) => ({ ...r, state: r.state as TrialState }));
+    },
+    /** The trials with these ids, in no particular order. */
+    async some(ids: string[]): Promise<TrialRecord[]> {
+      return (await db.trial.findMany({ where: { id: { in: ids } } })).map(toRecord);
+    },
     /**
      * Every trial of a study, by number, in summary: about half the columns of `list`, and only
      * the params parsed. A coordinator reads this on every tick, about once per ended trial.

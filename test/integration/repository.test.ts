@@ -127,6 +127,7 @@ describe.each(PROVIDERS)('repository on %s', (provider) => {
     expect(await repo.trials.recordEpoch(t!.id, 2, 1, { val_accuracy: 0.5 }, best)).toBe(true);
     const result = { value: 0.5, metrics: { val_accuracy: 0.5 }, epochs: 1, bestEpoch: 1, durationMs: 10, artifact: { topology: { a: 1 }, weightSpecs: [], weights: new Uint8Array([1, 2]) } };
     expect(await repo.trials.complete(t!.id, 1, result)).toBe(false);
+    expect(await repo.trials.artifact(t!.id)).toBeNull();
     expect(await repo.trials.end(t!.id, 'failed', 'stale attempt', { attempt: 1 })).toBe(false);
     expect(await repo.trials.complete(t!.id, 2, result)).toBe(true);
     expect(await repo.trials.complete(t!.id, 2, result)).toBe(false);
@@ -177,7 +178,11 @@ async function checkpointsContract(repo: Repository, studyId: string): Promise<v
 
   const first = (await repo.trials.start(t.id, 'w1', 'cpu'))!;
   expect(first.checkpoint).toBeNull();
+  const claimedAt = (await repo.db.trial.findUniqueOrThrow({ where: { id: t.id } })).reportedAt!;
+  await new Promise((resolve) => setTimeout(resolve, 5));
   expect(await record(1, 1)).toBe(true);
+  // An epoch is a report: the stuck-trial check reads it.
+  expect((await repo.db.trial.findUniqueOrThrow({ where: { id: t.id } })).reportedAt!.getTime()).toBeGreaterThan(claimedAt.getTime());
   expect(await record(1, 2)).toBe(true);
   expect(await repo.trials.pause(t.id, 1, { rung: 0, epoch: 2, value: 0.2, durationMs: 5, artifact })).toBe(true);
   expect(await repo.trials.get(t.id)).toMatchObject({ state: 'paused', rung: 0, durationMs: 5 });
@@ -199,16 +204,20 @@ async function checkpointsContract(repo: Repository, studyId: string): Promise<v
   expect((await repo.trials.curve(t.id)).map((e) => e.epoch)).toEqual([1, 2, 3]);
   expect(await record(2, 4)).toBe(false);
   expect(await record(3, 4)).toBe(true);
+  expect(await record(3, 4)).toBe(true);
+  expect((await repo.trials.curve(t.id)).map((e) => [e.epoch, e.attempt])).toEqual([[1, 1], [2, 1], [3, 2], [4, 3]]);
   // An epoch recorded without a checkpoint leaves the last one as it was.
   expect(await repo.trials.recordEpoch(t.id, 3, 4, { val_accuracy: 0.4 }, { value: 0.4, epoch: 4, metrics: { val_accuracy: 0.4 } })).toBe(true);
   expect([...(await repo.trials.checkpoint(t.id))!.weights]).toEqual([4, 1]);
   expect((await repo.trials.metricsAtEpoch(studyId, 4, ['running'])).map((m) => m.val_accuracy)).toEqual([0.4]);
   expect(await repo.trials.metricsAtEpoch(studyId, 4, ['running'], t.id)).toEqual([]);
-  const result = { value: 0.4, metrics: { val_accuracy: 0.4 }, epochs: 4, bestEpoch: 4, durationMs: 9, artifact, pruned: 'pruned by the median rule at epoch 4' };
+  // Other bytes than the paused segment's model: completing replaces it.
+  const result = { value: 0.4, metrics: { val_accuracy: 0.4 }, epochs: 4, bestEpoch: 4, durationMs: 9, artifact: { ...artifact, weights: new Uint8Array([7, 7]) }, pruned: 'pruned by the median rule at epoch 4' };
   expect(await repo.trials.complete(t.id, 3, result)).toBe(true);
   expect(await repo.trials.get(t.id)).toMatchObject({ state: 'pruned', error: 'pruned by the median rule at epoch 4', epochs: 4, bestEpoch: 4, durationMs: 9, metrics: { val_accuracy: 0.4 } });
   expect((await repo.trials.get(t.id))?.value).toBeCloseTo(0.4);
   expect((await repo.trials.get(t.id))?.endedAt).toBeInstanceOf(Date);
   expect((await repo.trials.checkpoint(t.id))?.epoch).toBe(4);
+  expect([...(await repo.trials.artifact(t.id))!.weights]).toEqual([7, 7]);
 }
 

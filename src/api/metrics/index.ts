@@ -32,7 +32,12 @@ function quantile(sorted: number[], q: number): number {
 function durations(rows: { state: string; durationMs: number | null }[]): string {
   const name = 'maas_trial_duration_seconds';
   const byState = new Map<string, number[]>();
-  for (const r of rows) if (r.durationMs !== null) byState.set(r.state, [...(byState.get(r.state) ?? []), r.durationMs / 1000]);
+  for (const r of rows) {
+    if (r.durationMs === null) continue;
+    const values = byState.get(r.state) ?? [];
+    values.push(r.durationMs / 1000);
+    byState.set(r.state, values);
+  }
   const samples: [Record<string, string | number>, number][] = [];
   for (const [state, values] of byState) {
     values.sort((a, b) => a - b);

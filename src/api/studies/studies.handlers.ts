@@ -44,11 +44,20 @@ function slug(name: string): string {
 export function studyHandlers(deps: { repo: Repository; coordinator: Coordinator; log: Logger }) {
   const { repo, coordinator } = deps;
 
-  async function view(study: StudyRecord) {
-    const trials = await repo.trials.list(study.id);
+  /** The study's trials ranked, best first, as full records for the first `limit`; the rest are read as values only. */
+  async function ranked(study: StudyRecord, limit: number): Promise<{ counts: Record<string, number>; top: TrialRecord[] }> {
+    const values = await repo.trials.values(study.id);
     const counts: Record<string, number> = { queued: 0, running: 0, paused: 0, completed: 0, pruned: 0, failed: 0, cancelled: 0 };
-    for (const t of trials) counts[t.state] = (counts[t.state] ?? 0) + 1;
-    const best = rankByValue(trials.filter((t) => RANKED_STATES.includes(t.state)), study.config.objective.direction)[0];
+    for (const t of values) counts[t.state] = (counts[t.state] ?? 0) + 1;
+    const ids = rankByValue(values.filter((t) => RANKED_STATES.includes(t.state)), study.config.objective.direction).slice(0, limit).map((t) => t.id);
+    // Ranked again on the full records: a running trial's value may have moved between the two reads.
+    const top = ids.length === 0 ? [] : rankByValue(await repo.trials.some(ids), study.config.objective.direction);
+    return { counts, top };
+  }
+
+  async function view(study: StudyRecord) {
+    const { counts, top } = await ranked(study, 1);
+    const best = top[0];
     const version = study.state === 'completed' ? (await repo.models.versions(study.promoteTo)).find((v) => v.studyId === study.id) : undefined;
     return {
       id: study.id, name: study.name, datasetId: study.datasetId, state: study.state, message: study.message, config: study.config,
@@ -111,8 +120,8 @@ export function studyHandlers(deps: { repo: Repository; coordinator: Coordinator
     async leaderboard(id: string, limit = 100) {
       const study = await load(id);
       // Completed trials by their result, running ones by their best epoch so far; failed and cancelled ones are not ranked.
-      const ranked = rankByValue((await repo.trials.list(id)).filter((t) => RANKED_STATES.includes(t.state)), study.config.objective.direction);
-      return { trials: ranked.slice(0, limit).map((t, i) => ({ rank: i + 1, ...trialView(t) })) };
+      const { top } = await ranked(study, limit);
+      return { trials: top.map((t, i) => ({ rank: i + 1, ...trialView(t) })) };
     },
     async trials(id: string) {
       await load(id);
