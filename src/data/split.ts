@@ -31,8 +31,8 @@ export function splitRows(target: ResolvedTarget, rows: number, validationFracti
       const size = group.length;
       // Every class with two rows or more keeps at least one row on each side.
       const held = size < 2 ? 0 : Math.min(size - 1, Math.max(1, Math.round(size * validationFraction)));
-      train.push(...group.slice(0, size - held));
-      validation.push(...group.slice(size - held));
+      // A loop, not push(...group): spreading a class of ~150,000 rows overflows the stack.
+      for (let i = 0; i < size; i++) (i < size - held ? train : validation).push(group[i]!);
     }
     // Interleave the classes, which the per-class concatenation above left in blocks.
     shuffleInPlace(train, rng);
@@ -52,5 +52,5 @@ export function splitRows(target: ResolvedTarget, rows: number, validationFracti
       `data rows are too few: splitting with validationFraction ${validationFraction} leaves ${train.length} training and ${validation.length} validation rows, but at least 2 and 1 are needed`,
     );
   }
-  return { order: [...train, ...validation], trainRows: train.length, method };
+  return { order: train.concat(validation), trainRows: train.length, method };
 }

@@ -13,3 +13,15 @@ export function meanStd(values: readonly number[]): { mean: number; std: number 
   const constant = !(std > 1e-9 * Math.max(1, Math.abs(mean)));
   return { mean, std: constant ? 1 : std };
 }
+
+/** Smallest and largest value, by a loop: `Math.min(...values)` overflows the stack past ~120,000 values. */
+export function minMax(values: ArrayLike<number>): { min: number; max: number } {
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  return { min, max };
+}

@@ -4,7 +4,9 @@
  * read a stored search space back from the database.
  */
 import { z } from 'zod';
+import { boundedArray } from '../bounded-schemas.ts';
 import { ValidationError } from '../errors.ts';
+import { MAX_CHOICE_LENGTH, MAX_CHOICES } from './limits.ts';
 
 /** A real number drawn from [low, high]. */
 export interface FloatDistribution {
@@ -43,7 +45,7 @@ export interface IntDistribution {
 /** A value from `choices`, each equally likely before any history is seen. */
 export interface CategoricalDistribution {
   type: 'categorical';
-  /** Non-empty, distinct values. */
+  /** Non-empty, distinct values; at most {@link MAX_CHOICES}, strings at most {@link MAX_CHOICE_LENGTH} characters. */
   choices: Constant[];
 }
 
@@ -95,17 +97,27 @@ export const intDistributionSchema = z
     }
   });
 
-const choiceSchema = z.union([z.string(), z.number(), z.boolean()]);
+const choiceSchema = z.union([
+  z.string().max(MAX_CHOICE_LENGTH, { error: (i) => `has ${(i.input as string).length} characters; the limit is ${MAX_CHOICE_LENGTH}` }),
+  z.number(),
+  z.boolean(),
+]);
 
 export const categoricalDistributionSchema = z
   .strictObject({
     type: z.literal('categorical'),
-    choices: z.array(choiceSchema).min(1),
+    choices: boundedArray(choiceSchema, MAX_CHOICES, { min: 1, what: 'choices' }),
   })
   .superRefine((d, ctx) => {
-    const seen = d.choices.findIndex((c, i) => d.choices.indexOf(c) !== i);
-    if (seen >= 0) {
-      ctx.addIssue({ code: 'custom', path: ['choices', seen], message: 'is listed twice' });
+    // A Set, not indexOf per choice: that was quadratic, and 1,000,000 choices froze the process.
+    // Same-value-zero equality, as indexOf's ===, since JSON has no NaN.
+    const seen = new Set<Constant>();
+    for (const [i, c] of d.choices.entries()) {
+      if (seen.has(c)) {
+        ctx.addIssue({ code: 'custom', path: ['choices', i], message: 'is listed twice' });
+        return;
+      }
+      seen.add(c);
     }
   });
 
@@ -133,6 +145,9 @@ export function isConstant(spec: ParamSpec): spec is Constant {
 export function parseParamSpec(path: string, input: unknown): ParamSpec {
   if (typeof input === 'number' && !Number.isFinite(input)) {
     throw new ValidationError(path, input, 'must be a finite number');
+  }
+  if (typeof input === 'string' && input.length > MAX_CHOICE_LENGTH) {
+    throw new ValidationError(path, input, `has ${input.length} characters; the limit is ${MAX_CHOICE_LENGTH}`);
   }
   if (typeof input === 'string' || typeof input === 'number' || typeof input === 'boolean') {
     return input;
@@ -193,6 +208,9 @@ function toValidationError(
       );
     }
     case 'invalid_union':
+      if (typeof value === 'string' && value.length > MAX_CHOICE_LENGTH) {
+        return new ValidationError(field, value, `has ${value.length} characters; the limit is ${MAX_CHOICE_LENGTH}`);
+      }
       return new ValidationError(
         field,
         value,
@@ -208,6 +226,8 @@ function toValidationError(
       );
     case 'too_small':
       return new ValidationError(field, value, 'must not be empty');
+    case 'too_big':
+      return new ValidationError(field, value, issue.message);
     default:
       return new ValidationError(field, value, issue.message);
   }

@@ -5,7 +5,9 @@
 import { z } from 'zod';
 import { FAMILIES, type Family, type TaskSpec } from '../domain.ts';
 import { ValidationError } from '../errors.ts';
+import { boundedArray, boundedRecord } from '../bounded-schemas.ts';
 import { isConstant, paramSpecSchema, parseParamSpec, type ParamSpec } from './distribution.ts';
+import { MAX_FAMILY_PARAMS } from './limits.ts';
 
 /** What a sampler searches over. Plain JSON; {@link searchSpaceSchema} reads it back. */
 export interface SearchSpace {
@@ -22,8 +24,9 @@ const familySchema = z.enum(FAMILIES as [Family, ...Family[]]);
 
 export const searchSpaceSchema = z
   .strictObject({
-    families: z.array(familySchema).min(1),
-    params: z.partialRecord(familySchema, z.record(z.string(), paramSpecSchema)),
+    // Bounded before their items are read: a stored space is parsed again on every coordinator tick.
+    families: boundedArray(familySchema, FAMILIES.length, { min: 1, what: 'families' }),
+    params: z.partialRecord(familySchema, boundedRecord(paramSpecSchema, MAX_FAMILY_PARAMS, 'parameters')),
   })
   .superRefine((space, ctx) => {
     space.families.forEach((family, i) => {

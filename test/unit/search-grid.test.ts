@@ -122,3 +122,25 @@ describe('grid', () => {
     expect(() => createGridSampler().checkSpace?.(edge)).not.toThrow();
   });
 });
+
+describe('grid size is arithmetic', () => {
+  it('refuses an int axis of 2^53 values by its count, without listing it', () => {
+    const space: SearchSpace = { families: ['mlp'], params: { mlp: { units: { type: 'int', low: 1, high: Number.MAX_SAFE_INTEGER } } } };
+    expect(errorOf(() => createGridSampler().checkSpace?.(space)).message).toContain('has 9,007,199,254,740,991 values');
+  });
+
+  it('samples a grid of 1,000,000 points (1,000 × 1,000) by position, and knows a taken point', () => {
+    const space: SearchSpace = {
+      families: ['mlp'],
+      params: { mlp: { units: { type: 'int', low: 1, high: 1000 }, activation: { type: 'categorical', choices: Array.from({ length: 1000 }, (_, i) => `a${i}`) } } },
+    };
+    const sampler = createGridSampler();
+    const first = sampler.sample(space, [], { direction: 'minimize', rng: rngFor(3, 0) });
+    expect(first.units).toBeGreaterThanOrEqual(1);
+    expect(String(first.activation)).toMatch(/^a\d+$/);
+    // The same point is not suggested twice.
+    const history: FrozenTrial[] = [{ number: 0, params: first, state: 'completed', value: 1 }];
+    const second = sampler.sample(space, history, { direction: 'minimize', rng: rngFor(3, 0) });
+    expect(second).not.toEqual(first);
+  });
+});

@@ -278,3 +278,51 @@ describe('distribution validation', () => {
     expect(contains({ type: 'categorical', choices: [true] }, 'true')).toBe(false);
   });
 });
+
+describe('space limits (bounded validation)', () => {
+  const many = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+  it('refuses a categorical of more than 1,000 choices with the count, without reading the choices', () => {
+    // The issue's repro: ~1,000,000 choices froze the process in a quadratic duplicate check.
+    const started = performance.now();
+    const error = rejection(() => parseParamSpec('search.space.mlp.units', { type: 'categorical', choices: many(1_000_000) }));
+    console.log(`1,000,000 choices refused in ${(performance.now() - started).toFixed(0)} ms`);
+    expect(error.field).toBe('search.space.mlp.units.choices');
+    expect(error.rule).toBe('has 1,000,000 choices; the limit is 1,000');
+    expect(error.message.length).toBeLessThan(300);
+    // Bad items past the limit are not checked one by one either (one issue, not a million).
+    expect(rejection(() => parseParamSpec('x', { type: 'categorical', choices: Array(200_000).fill({}) })).rule).toBe('has 200,000 choices; the limit is 1,000');
+  });
+
+  it('accepts 1,000 distinct choices and still finds a duplicate among them', () => {
+    expect(parseParamSpec('x', { type: 'categorical', choices: many(1000) })).toEqual({ type: 'categorical', choices: many(1000) });
+    const error = rejection(() => parseParamSpec('x', { type: 'categorical', choices: [...many(999), 500] }));
+    expect(error.field).toBe('x.choices[999]');
+    expect(error.rule).toBe('is listed twice');
+    // Same-typed equality, as before: 1 and "1" are different choices.
+    expect(() => parseParamSpec('x', { type: 'categorical', choices: [1, '1', true] })).not.toThrow();
+  });
+
+  it('refuses a string choice or constant longer than 200 characters', () => {
+    const long = 'a'.repeat(201);
+    const choice = rejection(() => parseParamSpec('search.space.mlp.activation', { type: 'categorical', choices: ['relu', long] }));
+    expect(choice.field).toBe('search.space.mlp.activation.choices[1]');
+    expect(choice.rule).toBe('has 201 characters; the limit is 200');
+    expect(rejection(() => parseParamSpec('search.space.mlp.activation', long)).rule).toBe('has 201 characters; the limit is 200');
+  });
+
+  it('reads back a stored space over a limit as one short issue, in bounded time', () => {
+    const stored = { families: ['mlp'], params: { mlp: { units: { type: 'categorical', choices: many(1_000_000) } } } };
+    const result = searchSpaceSchema.safeParse(stored);
+    expect(result.success).toBe(false);
+    expect(result.error?.issues).toHaveLength(1);
+    // One issue (the parameter is a constant or a distribution, so zod nests the reasons).
+    const text = JSON.stringify(result.error?.issues);
+    expect(text).toContain('has 1,000,000 choices; the limit is 1,000');
+    expect(text.length).toBeLessThan(2000);
+    const wide = { families: ['mlp'], params: { mlp: Object.fromEntries(many(100_000).map((i) => [`p${i}`, 1])) } };
+    expect(searchSpaceSchema.safeParse(wide).error?.issues[0]?.message).toBe('has 100,000 parameters; the limit is 64');
+    const families = searchSpaceSchema.safeParse({ families: Array(200_000).fill(7), params: {} });
+    expect(families.error?.issues.map((i) => i.message)).toEqual(['has 200,000 families; the limit is 4']);
+  });
+});

@@ -29,7 +29,19 @@ interface Block {
   offset: number;
   size: number;
   /** Searched parameters in name order; the last one varies fastest. */
-  axes: Array<{ name: string; values: Constant[] }>;
+  axes: Array<{ name: string } & Axis>;
+}
+
+/**
+ * One parameter's values, computed rather than listed: an int range of a million values is
+ * one object, and the grid's size is a product of counts, never an enumeration.
+ */
+interface Axis {
+  count: number;
+  /** The `i`-th value, for 0 <= i < count. */
+  at(i: number): Constant;
+  /** The position of `value`, or -1 when it is not on this axis. */
+  indexOf(value: unknown): number;
 }
 
 /** The `grid` sampler takes no options. */
@@ -69,10 +81,10 @@ function blocksOf(space: SearchSpace): Block[] {
     const axes: Block['axes'] = [];
     let size = 1;
     for (const name of Object.keys(specs).sort()) {
-      const values = axisValues(`search.space.${family}.${name}`, specs[name]!);
-      if (values === null) continue;
-      axes.push({ name, values });
-      size *= values.length;
+      const axis = axisOf(`search.space.${family}.${name}`, specs[name]!);
+      if (axis === null) continue;
+      axes.push({ name, ...axis });
+      size *= axis.count;
       if (offset + size > MAX_GRID_POINTS) break;
     }
     if (offset + size > MAX_GRID_POINTS) {
@@ -88,21 +100,32 @@ function blocksOf(space: SearchSpace): Block[] {
   return blocks;
 }
 
-/** A searched parameter's values, or null for a constant. */
-function axisValues(field: string, spec: ParamSpec): Constant[] | null {
+/** A searched parameter's axis, or null for a constant. */
+function axisOf(field: string, spec: ParamSpec): Axis | null {
   if (isConstant(spec)) return null;
   switch (spec.type) {
     case 'float':
       throw new ValidationError(field, spec, 'is a continuous float; grid search needs categorical or int parameters (or a constant)');
-    case 'categorical':
-      return spec.choices;
+    case 'categorical': {
+      const { choices } = spec;
+      const positions = new Map<unknown, number>(choices.map((c, i) => [c, i]));
+      return { count: choices.length, at: (i) => choices[i]!, indexOf: (v) => positions.get(v) ?? -1 };
+    }
     case 'int': {
+      const { low } = spec;
       const step = spec.step ?? 1;
-      const count = Math.floor((spec.high - spec.low) / step) + 1;
+      const count = Math.floor((spec.high - low) / step) + 1;
       if (count > MAX_GRID_POINTS) {
         throw new ValidationError(field, spec, `has ${count.toLocaleString('en-US')} values; grid search allows at most ${MAX_GRID_POINTS.toLocaleString('en-US')} points`);
       }
-      return Array.from({ length: count }, (_, i) => spec.low + i * step);
+      return {
+        count,
+        at: (i) => low + i * step,
+        indexOf: (v) => {
+          const i = typeof v === 'number' ? (v - low) / step : -1;
+          return Number.isInteger(i) && i >= 0 && i < count ? i : -1;
+        },
+      };
     }
   }
 }
@@ -112,10 +135,10 @@ function indexOf(blocks: readonly Block[], params: Params): number | null {
   const block = blocks.find((b) => b.family === params.family);
   if (block === undefined) return null;
   let index = 0;
-  for (const { name, values } of block.axes) {
-    const i = values.indexOf(params[name] as Constant);
+  for (const axis of block.axes) {
+    const i = axis.indexOf(params[axis.name]);
     if (i < 0) return null;
-    index = index * values.length + i;
+    index = index * axis.count + i;
   }
   return block.offset + index;
 }
@@ -125,9 +148,9 @@ function pointAt(blocks: readonly Block[], space: SearchSpace, index: number): P
   const chosen = new Map<string, Constant>();
   let rest = index - block.offset;
   for (let a = block.axes.length - 1; a >= 0; a--) {
-    const { name, values } = block.axes[a]!;
-    chosen.set(name, values[rest % values.length] as Constant);
-    rest = Math.floor(rest / values.length);
+    const axis = block.axes[a]!;
+    chosen.set(axis.name, axis.at(rest % axis.count));
+    rest = Math.floor(rest / axis.count);
   }
   const specs = space.params[block.family] ?? {};
   const params: Params = { family: block.family };

@@ -32,7 +32,9 @@ export function checkSpaceBuildable(space: SearchSpace, spec: TaskSpec): void {
       if (family === 'cnn' && name === 'blocks') {
         const input = cnnInput(spec);
         const maxBlocks = maxCnnBlocks(input);
-        const highest = Math.max(...edges(paramSpec).map(Number));
+        // A loop, not Math.max(...edges): a categorical's choices are spread otherwise.
+        let highest = -Infinity;
+        for (const edge of edges(paramSpec)) highest = Math.max(highest, Number(edge));
         if (highest > maxBlocks) throw new ValidationError(`search.space.cnn.blocks`, highest, `must be at most ${maxBlocks} for ${input.what} (each block halves them)`);
       }
     }
