@@ -16,6 +16,7 @@ import { MAX_CLASSES, type ClassificationTarget } from './target.ts';
 import { sortLabels } from './values.ts';
 import { convertChannels } from './zip-images/channels.ts';
 import { decodeImage } from './zip-images/decode.ts';
+import { checkDecodedPixels } from './zip-images/header.ts';
 import { readImageZip, type ImageEntry } from './zip-images/entries.ts';
 import { IMAGE_ZIP_LIMITS, type ImageZipLimits } from './zip-images/limits.ts';
 import { resizeImage } from './zip-images/resize.ts';
@@ -75,6 +76,7 @@ export function prepareImageZip(bytes: Uint8Array, options: ImageZipOptions): Pr
   const target = classesOf(images, listing.root);
   const split = splitRows(target, images.length, validationFraction, seed);
   const { labels } = encodeLabels(target, split);
+  checkDecodedPixels(images, limits, fileName);
 
   // Without a declared shape the first image (in path order) sets the size, and the
   // channels wait until every image is seen.

@@ -107,3 +107,15 @@ function concat(parts: Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+/** A blank grayscale PNG of `side × side` pixels, written without pngjs (which would build the whole bitmap): 16 KB at 4096. */
+export function blankPng(side: number): Uint8Array {
+  const header = new Uint8Array(13);
+  const view = new DataView(header.buffer);
+  view.setUint32(0, side);
+  view.setUint32(4, side);
+  header.set([8, 0, 0, 0, 0], 8);
+  // One filter byte (0) and `side` zero pixels per row.
+  const scanlines = new Uint8Array(side * (side + 1));
+  return concat([Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header), chunk('IDAT', zlibSync(scanlines, { level: 9 })), chunk('IEND', new Uint8Array(0))]);
+}

@@ -5,6 +5,7 @@
 import { decode as decodeJpeg } from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { ValidationError } from '../../errors.ts';
+import { readImageHeader } from './header.ts';
 
 /** One decoded image. */
 export interface DecodedImage {
@@ -29,11 +30,9 @@ const JPEG_SIGNATURE = [0xff, 0xd8, 0xff];
 export function decodeImage(path: string, bytes: Uint8Array, maxSide: number): DecodedImage {
   const format = startsWith(bytes, PNG_SIGNATURE) ? 'png' : startsWith(bytes, JPEG_SIGNATURE) ? 'jpeg' : undefined;
   if (format === undefined) throw new ValidationError('file', path, 'is not a PNG or JPEG image: its content starts with neither signature');
-  if (format === 'png' && bytes.length >= 24) {
-    // The IHDR chunk always comes first; checking its size here keeps pngjs from allocating a huge bitmap.
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    checkSize(path, view.getUint32(16), view.getUint32(20), maxSide);
-  }
+  // Checking the size the header declares keeps the decoder from allocating a huge bitmap.
+  const header = readImageHeader(bytes);
+  if (header !== undefined) checkSize(path, header.width, header.height, maxSide);
   let rgba: { width: number; height: number; data: Uint8Array };
   try {
     rgba =
