@@ -1,11 +1,11 @@
-import { UnrecoverableError, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { EpochMetrics, Family } from '../domain.ts';
 import { errorMessage, type Logger } from '../log.ts';
 import { trialJobSchema, type Queues } from '../queue/index.ts';
 import { improves } from '../ranking.ts';
 import { ACTIVE_STUDY_STATES, createDbRetry, type Repository, type StudyRecord } from '../storage/index.ts';
 import type { DatasetCache } from './dataset-cache.ts';
-import { trainTrial, TrialFailure, type TrainInput, type TrainResult } from './training/index.ts';
+import { backendFaultOf, probeBackend, trainTrial, TrialFailure, type TrainInput, type TrainResult } from './training/index.ts';
 import { medianPrunes, schedulerFor } from '../search/schedulers/index.ts';
 import { silenceWatch, stuckOutcome } from '../faults/stuck.ts';
 
@@ -25,6 +25,8 @@ export interface ProcessorDeps {
   draining?: () => boolean;
   /** Most bytes of tensors one trial may hold (TRIAL_MEMORY_MB). @defaultValue no limit */
   memoryLimitBytes?: number;
+  /** Most weights of a trial's model (MAX_MODEL_PARAMS). @defaultValue 100,000,000 */
+  maxModelParams?: number;
   /** Trains one trial. @defaultValue trainTrial (tfjs); benchmarks of the orchestration pass a stand-in */
   train?: (input: TrainInput) => Promise<TrainResult>;
   /**
@@ -32,6 +34,24 @@ export interface ProcessorDeps {
    * (DB_RETRY_MS) before the attempt fails; 0 retries nothing. @defaultValue 60000
    */
   dbRetryMs?: number;
+  /**
+   * Told once a trial has left the compute backend unusable (a WebAssembly trap or abort, or an
+   * allocation failure after which the probe fails): that trial fails, and the worker should
+   * stop taking trials and have its process recycled. @defaultValue nobody is told
+   */
+  onBackendBroken?: (reason: string) => void;
+  /**
+   * True once the backend has been found broken: a new job is put back in the queue unclaimed,
+   * and a running trial that fails is handed back rather than failed (it is not to blame).
+   * @defaultValue never
+   */
+  backendBroken?: () => boolean;
+  /**
+   * Called before each epoch is written. A supervised worker process passes one that ends the
+   * process at once when its supervisor has died, so that it writes nothing more, as when both
+   * were killed together. @defaultValue nothing
+   */
+  beforeEpochWrite?: () => void;
 }
 
 /** Whether the study's time limit has passed. */
@@ -89,7 +109,12 @@ export function createTrialProcessor(deps: ProcessorDeps) {
     return study;
   };
 
-  return async function processTrial(job: Job): Promise<string> {
+  return async function processTrial(job: Job, token?: string): Promise<string> {
+    if (deps.backendBroken?.()) {
+      // This process is about to be recycled: leave the trial unclaimed for a healthy worker.
+      await job.moveToDelayed(Date.now() + 1000, token);
+      throw new DelayedError();
+    }
     const { trialId, studyId, retries } = trialJobSchema.parse(job.data);
     const study = await readStudy(studyId);
     const claimed = study ? await db('claim the trial', () => repo.trials.start(trialId, deps.workerId, deps.backend, retries)) : null;
@@ -138,6 +163,7 @@ export function createTrialProcessor(deps: ProcessorDeps) {
         ...(checkpoint ? { resume: checkpoint } : {}),
         ...(stopAtEpoch !== undefined ? { stopAtEpoch } : {}),
         ...(deps.memoryLimitBytes ? { memoryLimitBytes: deps.memoryLimitBytes } : {}),
+        ...(deps.maxModelParams !== undefined ? { maxModelParams: deps.maxModelParams } : {}),
         onEpoch: async (epoch, metrics, capture) => {
           if (silenced) return 'stop';
           const value = metrics[objective.metric];
@@ -145,6 +171,7 @@ export function createTrialProcessor(deps: ProcessorDeps) {
           // Every epoch is checkpointed with its record, so a takeover or a promotion continues from here.
           // A write that still fails ends the attempt (BullMQ retries it): an epoch must not go unrecorded.
           const sofar = best;
+          deps.beforeEpochWrite?.();
           if (sofar) {
             const saved = await capture();
             if (!(await db('record an epoch', () => repo.trials.recordEpoch(trialId, attempt, epoch, metrics, sofar, saved)))) {
@@ -230,11 +257,29 @@ export function createTrialProcessor(deps: ProcessorDeps) {
       else tlog.info('trial completed', { value, epochs: result.epochs, bestEpoch: result.bestEpoch, durationMs, stoppedBy: stoppedFor === 'time' ? 'timeLimit' : result.stoppedBy });
       return 'completed';
     } catch (err) {
+      const durationMs = Date.now() - started;
+      // A backend broken by another trial fails every trial running beside it: those go back to the queue.
+      if (deps.backendBroken?.()) {
+        const total = durationMs + (checkpoint ? (trial.durationMs ?? 0) : 0);
+        if (!(await db('hand the trial back', () => repo.trials.handBack(trialId, attempt, total)))) return 'superseded';
+        stoppedFor = 'handoff';
+        tlog.warn('trial attempt ended by the broken compute backend; handed back for another worker', { error: errorMessage(err) });
+        return 'handed-back';
+      }
+      const fault = backendFaultOf(err);
+      const health = fault ? await probeBackend() : null;
+      if (fault && health && (fault.fatal || !health.ok)) {
+        const reason = health.ok ? fault.reason : `${fault.reason}; then ${health.reason}`;
+        const message = `out of memory, or a fault of the compute backend (${deps.backend}): ${reason}. The backend was left unusable, so the worker process is recycled; the trial is not retried (a smaller model or batch size may fit)`;
+        tlog.error('trial broke the compute backend', { error: reason });
+        deps.onBackendBroken?.(reason);
+        await db('end the trial', () => repo.trials.end(trialId, 'failed', message, { durationMs, attempt }));
+        throw new UnrecoverableError(message);
+      }
       const message = errorMessage(err);
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       if (err instanceof TrialFailure || lastAttempt) {
         // Deterministic failures (NaN loss, a model that cannot be built) fail once, without retries.
-        const durationMs = Date.now() - started;
         await db('end the trial', () => repo.trials.end(trialId, 'failed', message, { durationMs, attempt }));
         tlog.warn('trial failed', { error: message });
         throw err instanceof TrialFailure ? new UnrecoverableError(message) : err;

@@ -2,12 +2,13 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { Worker } from 'bullmq';
 import { errorMessage, type Logger } from '../log.ts';
-import { QUEUE_OF, type DeviceClass, type Queues } from '../queue/index.ts';
+import { QUEUE_OF, SCORE_CHAMPION_JOB, type DeviceClass, type Queues } from '../queue/index.ts';
 import { announceWorker, retireWorker, type WorkerInfo } from '../queue/workers.ts';
 import type { Repository } from '../storage/index.ts';
 import { DatasetCache } from './dataset-cache.ts';
 import { GPU_BACKENDS, type BackendName } from './training/index.ts';
 import { createTrialProcessor, type ProcessorDeps } from './trial-processor.ts';
+import { createScoreProcessor } from './score-champion.ts';
 
 export interface TrialWorkerOptions {
   repo: Repository;
@@ -21,6 +22,8 @@ export interface TrialWorkerOptions {
   lockMs?: number;
   /** Most bytes of tensors one trial may hold. @defaultValue no limit */
   memoryLimitBytes?: number;
+  /** Most weights of a trial's model (MAX_MODEL_PARAMS); a larger one fails before it is built. @defaultValue 100,000,000 */
+  maxModelParams?: number;
   /**
    * Trains one trial. Benchmarks of the orchestration alone pass a stand-in (e.g. one that sleeps).
    * @defaultValue trainTrial (tfjs)
@@ -31,6 +34,15 @@ export interface TrialWorkerOptions {
    * unreachable, before the attempt fails; 0 retries nothing. @defaultValue 60000
    */
   dbRetryMs?: number;
+  /**
+   * Called once when a trial has left the compute backend unusable. The worker has already
+   * stopped taking trials and asked its running ones to hand themselves back; the caller
+   * recycles the process (`run` closes everything and exits with RECYCLE_EXIT_CODE, and the
+   * supervisor starts a fresh process). @defaultValue the worker closes itself, with the grace period
+   */
+  onBackendBroken?: (reason: string) => void;
+  /** Passed to the trial processor: see {@link ProcessorDeps.beforeEpochWrite}. @defaultValue nothing */
+  beforeEpochWrite?: () => void;
 }
 
 /** How long a worker's registry entry outlives its last renewal. */
@@ -60,19 +72,37 @@ export function startTrialWorker(o: TrialWorkerOptions): TrialWorker {
   const lockDuration = o.lockMs ?? 30_000;
   const concurrency = o.concurrency ?? 1;
   let draining = false;
+  let broken: string | null = null;
+  // Set below; a backend can only break while a trial runs, after the worker exists.
+  let closeWorker: (graceMs?: number) => Promise<void> = async () => undefined;
+  const datasets = new DatasetCache(o.repo);
+  const scoreChampion = createScoreProcessor({ repo: o.repo, queues: o.queues, datasets, log });
   const processor = createTrialProcessor({
     repo: o.repo,
     queues: o.queues,
-    datasets: new DatasetCache(o.repo),
+    datasets,
     log,
     workerId: id,
     backend: o.backend,
     draining: () => draining,
     ...(o.memoryLimitBytes ? { memoryLimitBytes: o.memoryLimitBytes } : {}),
+    ...(o.maxModelParams !== undefined ? { maxModelParams: o.maxModelParams } : {}),
     ...(o.train ? { train: o.train } : {}),
     ...(o.dbRetryMs !== undefined ? { dbRetryMs: o.dbRetryMs } : {}),
+    ...(o.beforeEpochWrite ? { beforeEpochWrite: o.beforeEpochWrite } : {}),
+    backendBroken: () => broken !== null,
+    onBackendBroken: (reason) => {
+      if (broken !== null) return;
+      broken = reason;
+      // Running trials stop after their epoch (or at their next failure) and are handed back.
+      draining = true;
+      log.error('compute backend broken; this worker takes no more trials and hands its running ones back', { reason });
+      if (o.onBackendBroken) o.onBackendBroken(reason);
+      else void closeWorker();
+    },
   });
-  const worker = new Worker(QUEUE_OF[device], processor, {
+  // The trial queues also carry the coordinator's score-champion jobs (see src/workers/score-champion.ts).
+  const worker = new Worker(QUEUE_OF[device], (job, token) => (job.name === SCORE_CHAMPION_JOB ? scoreChampion(job) : processor(job, token)), {
     connection: o.queues.connection,
     prefix: o.prefix,
     concurrency,
@@ -88,27 +118,24 @@ export function startTrialWorker(o: TrialWorkerOptions): TrialWorker {
   void announce();
   const heartbeat = setInterval(announce, (REGISTRY_TTL_SECONDS * 1000) / 3);
   log.info('worker ready', { backend: o.backend, device, queue: QUEUE_OF[device], concurrency });
-  return {
-    id,
-    device,
-    close: async (graceMs = 30_000) => {
-      clearInterval(heartbeat);
-      draining = true;
-      let timer: NodeJS.Timeout | undefined;
-      // pause, not close: a close that waits for jobs cannot be forced later (BullMQ returns
-      // the pending close to a second call), so a trial hung mid-epoch would keep us forever.
-      const graceful = worker.pause().then(() => true);
-      const late = new Promise<false>((done) => {
-        timer = setTimeout(() => done(false), graceMs);
-      });
-      if (await Promise.race([graceful, late])) {
-        await worker.close();
-      } else {
-        log.warn('grace period over with a trial mid-epoch; it continues elsewhere from its last checkpoint', { graceMs });
-        await worker.close(true);
-      }
-      clearTimeout(timer);
-      await retireWorker(o.queues.connection, o.prefix, id).catch(() => undefined);
-    },
+  closeWorker = async (graceMs = 30_000) => {
+    clearInterval(heartbeat);
+    draining = true;
+    let timer: NodeJS.Timeout | undefined;
+    // pause, not close: a close that waits for jobs cannot be forced later (BullMQ returns
+    // the pending close to a second call), so a trial hung mid-epoch would keep us forever.
+    const graceful = worker.pause().then(() => true);
+    const late = new Promise<false>((done) => {
+      timer = setTimeout(() => done(false), graceMs);
+    });
+    if (await Promise.race([graceful, late])) {
+      await worker.close();
+    } else {
+      log.warn('grace period over with a trial mid-epoch; it continues elsewhere from its last checkpoint', { graceMs });
+      await worker.close(true);
+    }
+    clearTimeout(timer);
+    await retireWorker(o.queues.connection, o.prefix, id).catch(() => undefined);
   };
+  return { id, device, close: (graceMs) => closeWorker(graceMs) };
 }

@@ -18,7 +18,7 @@ describe('maas start', () => {
     await maas.waitForLog('api listening');
     expect(maas.log()).toContain('started redis-server');
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);
-    expect(await health.json()).toEqual({ status: 'ok', database: 'ok', redis: 'ok' });
+    expect(await health.json()).toEqual({ status: 'ok', database: 'ok', redis: 'ok', backend: 'ok' });
     // Redis 7 keeps its append-only files in a folder of their own.
     expect(readdirSync(join(dir, 'redis')).some((f) => f.startsWith('appendonly'))).toBe(true);
     expect(existsSync(join(dir, 'maas.db'))).toBe(true);

@@ -7,15 +7,17 @@ const healthSchema = z.object({
   status: z.enum(['ok', 'unavailable']),
   database: z.string(),
   redis: z.string(),
+  /** The api's compute backend (predict): `ok`, or `broken: <reason>` after a fault it could not be reset from. */
+  backend: z.string(),
 });
 
 const route = createRoute({
   method: 'get',
   path: '/healthz',
-  summary: 'Readiness: the database and Redis answer',
+  summary: 'Readiness: the database and Redis answer, and the compute backend that serves predictions works',
   responses: {
     200: { description: 'Ready', content: { 'application/json': { schema: healthSchema } } },
-    503: { description: 'Not ready; says which dependency is down', content: { 'application/json': { schema: healthSchema } } },
+    503: { description: 'Not ready; says which dependency is down or broken', content: { 'application/json': { schema: healthSchema } } },
   },
 });
 
@@ -28,10 +30,19 @@ async function check(probe: () => Promise<unknown>): Promise<string> {
   }
 }
 
-export function registerHealth(app: OpenAPIHono, deps: { repo: Repository; redis: Redis }): void {
+/**
+ * @param deps.backend - probes the compute backend that serves predictions (Predictor.backendStatus):
+ *   `ok` or `broken: <reason>`. @defaultValue always `ok` (an app that serves no predictions)
+ */
+export function registerHealth(app: OpenAPIHono, deps: { repo: Repository; redis: Redis; backend?: () => Promise<string> }): void {
+  const backendStatus = deps.backend ?? (async () => 'ok');
   app.openapi(route, async (c) => {
-    const [database, redis] = await Promise.all([check(() => deps.repo.ping()), check(() => deps.redis.ping())]);
-    const ok = database === 'ok' && redis === 'ok';
-    return c.json({ status: ok ? 'ok' : 'unavailable', database, redis } as const, ok ? 200 : 503);
+    const [database, redis, backend] = await Promise.all([
+      check(() => deps.repo.ping()),
+      check(() => deps.redis.ping()),
+      backendStatus().catch((err) => `broken: ${errorMessage(err)}`),
+    ]);
+    const ok = database === 'ok' && redis === 'ok' && backend === 'ok';
+    return c.json({ status: ok ? 'ok' : 'unavailable', database, redis, backend } as const, ok ? 200 : 503);
   });
 }

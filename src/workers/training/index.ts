@@ -18,3 +18,5 @@ export { trainTrial, type TrainInput, type TrainResult } from './train.ts';
 export { type TrainCheckpoint } from './checkpoint.ts';
 export { TrialFailure, TrainingDivergedError, OutOfMemoryError } from './trial-failure.ts';
 export { checkSpaceBuildable } from './space-check.ts';
+export { checkModelSize, checkTrialModelSize, countModelParams, DEFAULT_MAX_MODEL_PARAMS } from './model-size.ts';
+export { backendFaultOf, probeBackend, resetBackend, capWasmHeap, type BackendFault, type BackendHealth } from './backend-health.ts';
