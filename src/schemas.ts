@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { boundedArray } from './bounded-schemas.ts';
+import { FAMILIES } from './domain.ts';
 
 /**
  * Schemas shared by the HTTP boundary and by the JSON columns read back from
@@ -24,6 +26,15 @@ export const modelNameSchema = z
  */
 export const studyDeviceSchema = z.enum(['auto', 'cpu', 'gpu']);
 export type StudyDevice = z.infer<typeof studyDeviceSchema>;
+
+/**
+ * Whether a finished study's version takes its model's `champion` alias (the version is registered either way).
+ * - 'if-better': only when it beats both the study's baseline and the current champion on the same validation rows.
+ * - 'always': it does, whatever its score (the behaviour before this setting existed).
+ * - 'never': it does not; move the alias by hand (PUT .../aliases/champion).
+ */
+export const promotionSchema = z.enum(['if-better', 'always', 'never']);
+export type Promotion = z.infer<typeof promotionSchema>;
 
 export const studyConfigSchema = z.object({
   objective: z.object({
@@ -52,8 +63,8 @@ export const studyConfigSchema = z.object({
   }),
   search: z.object({
     algorithm: z.string().default('random'),
-    /** Defaults to every family that fits the dataset. */
-    families: z.array(z.string()).optional(),
+    /** Defaults to every family that fits the dataset. At most one of each; a longer list is refused before its items are read. */
+    families: boundedArray(z.string(), FAMILIES.length, { what: 'families' }).optional(),
     /** Per-family overrides of the default space: a distribution or a constant per parameter. */
     space: z.record(z.string(), z.unknown()).optional(),
     /** The algorithm's options, e.g. `{ "nStartupTrials": 20 }` for tpe; checked by `createSampler`. @defaultValue the algorithm's defaults */
@@ -79,6 +90,8 @@ export const studyConfigSchema = z.object({
   seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
   /** Model that the best trial is promoted to. @defaultValue the study's name */
   promoteTo: modelNameSchema.optional(),
+  /** When the new version takes the model's `champion` alias; see promotionSchema. @defaultValue 'if-better' */
+  promotion: promotionSchema.default('if-better'),
   /** Forecasting only (time-series datasets): steps of history each forecast reads. Required there. */
   window: z.number().int().optional(),
   /** Forecasting only: steps each forecast predicts. Required there. */
@@ -97,7 +110,7 @@ export const storedStudyConfigSchema = studyConfigSchema.extend({
   objective: z.object({ metric: metricSchema, direction: directionSchema }),
   search: z.object({
     algorithm: z.string(),
-    families: z.array(z.string()),
+    families: boundedArray(z.string(), FAMILIES.length, { what: 'families' }),
     space: z.unknown(),
     /** Absent on studies stored before sampler options existed. */
     options: z.record(z.string(), z.unknown()).optional(),
@@ -112,6 +125,8 @@ export const storedStudyConfigSchema = studyConfigSchema.extend({
   }),
   seed: z.number().int(),
   promoteTo: modelNameSchema,
+  /** Absent on studies stored before it existed, which read as 'if-better'. */
+  promotion: promotionSchema.optional(),
   /** The trivial model's score on the validation rows, computed when the study was created. */
   baseline: z
     .object({ method: z.enum(['majority class', 'training mean', 'last value']), metric: z.enum(['val_accuracy', 'val_mae']), value: z.number() })

@@ -33,7 +33,9 @@ export function baselineOf(training: TrainingData): Baseline {
 function majorityAccuracy(train: Float32Array, validation: Float32Array, spec: TaskSpec): number {
   const counts = new Array<number>(spec.outputs).fill(0);
   for (const y of train) counts[y] = (counts[y] ?? 0) + 1;
-  const majority = counts.indexOf(Math.max(...counts));
+  // A loop, not Math.max(...counts), which overflows the stack past ~120,000 classes.
+  let majority = 0;
+  for (let k = 1; k < counts.length; k++) if (counts[k]! > counts[majority]!) majority = k;
   let hits = 0;
   for (const y of validation) if (y === majority) hits++;
   return hits / validation.length;

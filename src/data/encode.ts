@@ -5,15 +5,18 @@
  */
 import { PayloadTooLargeError, ValidationError } from '../errors.ts';
 import type { Preprocessing } from './preprocessing.ts';
-import { createTabularEncoder, type Cell } from './tabular-encoder.ts';
+import { checkEncodable, refuseUnknownKeys } from './encode-checks.ts';
+import { encodeTabular } from './encode-tabular.ts';
 import { standardizeSequence, type SequenceScaling } from './sequence-scaling.ts';
 import { createTextEncoder } from './text-encoder.ts';
 import { encodeWindows } from './forecast.ts';
 import { tokenize } from './tokenize.ts';
-import { MISSING_CATEGORY, isMissingText, parseNumber } from './values.ts';
 
 /** Most instances one predict request may carry. */
 export const MAX_INSTANCES = 10_000;
+
+/** Longest text instance, in characters; a model reads only its first `sequenceLength` words anyway. */
+export const MAX_TEXT_LENGTH = 100_000;
 
 export interface ClassPrediction {
   /** The most probable class. */
@@ -35,10 +38,13 @@ export interface ForecastPrediction {
 export type Prediction = ClassPrediction | ValuePrediction | ForecastPrediction;
 
 /**
- * Encodes predict instances into `instances.length × featureDim` features.
- * Text instances are raw strings, or objects with the text under the training file's text field.
- * Tabular instances are objects keyed by column name (missing keys and null count as missing values,
- * extra keys are ignored); image instances are flat pixel arrays or nested `[h][w]` / `[h][w][c]` arrays.
+ * Encodes predict instances into `instances.length × featureDim` features, strictly: nothing is
+ * filled in or dropped unasked.
+ * Text instances are raw strings (at most MAX_TEXT_LENGTH characters), or objects with the text under
+ * the training file's text field. Tabular instances are objects keyed by column name: every column is
+ * required, `null` asks for imputation (the training mean, or the `(missing)` category), any other key
+ * but the training target is refused. Image instances are flat pixel arrays or nested `[h][w]` /
+ * `[h][w][c]` arrays of values in the training range. Numbers must be finite, and stay finite in float32 once standardized.
  * Sequence instances are `[steps]` number arrays (one feature) or `[steps][features]` arrays, or objects
  * holding one under the training file's sequence field. Time-series instances are the last `window` steps
  * (see `encodeWindows`).
@@ -63,11 +69,14 @@ function encodeTexts(pre: Preprocessing, instances: unknown[]): Float32Array {
   instances.forEach((instance, i) => {
     let field = `instances[${i}]`;
     let text = instance;
-    if (typeof instance === 'object' && instance !== null && !Array.isArray(instance)) {
+    const object = typeof instance === 'object' && instance !== null && !Array.isArray(instance);
+    if (object) {
       field = `${field}.${textField}`;
       text = Object.hasOwn(instance, textField) ? (instance as Record<string, unknown>)[textField] : undefined;
     }
     if (typeof text !== 'string') throw new ValidationError(field, text, 'must be a string (the raw text)');
+    if (object) refuseUnknownKeys(instance, new Set([textField]), pre.target, `instances[${i}]`, 'field');
+    if (text.length > MAX_TEXT_LENGTH) throw new ValidationError(field, text, `is ${text.length} characters long; at most ${MAX_TEXT_LENGTH} are accepted`);
     if (text.trim() === '') throw new ValidationError(field, text, 'must not be empty');
     encoder.encode(tokenize(text), out, i * encoder.sequenceLength);
   });
@@ -87,6 +96,7 @@ function encodeSequences(pre: Preprocessing, instances: unknown[]): Float32Array
     if (pre.sequenceField !== undefined && typeof instance === 'object' && instance !== null && !Array.isArray(instance)) {
       field = `${field}.${pre.sequenceField}`;
       sequence = Object.hasOwn(instance, pre.sequenceField) ? (instance as Record<string, unknown>)[pre.sequenceField] : undefined;
+      refuseUnknownKeys(instance, new Set([pre.sequenceField]), pre.target, `instances[${i}]`, 'field');
     }
     if (!Array.isArray(sequence) || sequence.length !== steps) {
       const found = Array.isArray(sequence) ? ` (it has ${sequence.length} steps)` : '';
@@ -95,14 +105,14 @@ function encodeSequences(pre: Preprocessing, instances: unknown[]): Float32Array
     sequence.forEach((step: unknown, t) => {
       // One-feature steps may be bare numbers or one-element arrays.
       if (features === 1 && !Array.isArray(step)) {
-        raw[t] = readStep(step, `${field}[${t}]`);
+        raw[t] = readStep(scaling, 0, step, `${field}[${t}]`);
         return;
       }
       if (!Array.isArray(step) || step.length !== features) {
         throw new ValidationError(`${field}[${t}]`, step, `must be an array of ${features} numbers, the trained width of a step`);
       }
       step.forEach((value: unknown, f) => {
-        raw[t * features + f] = readStep(value, `${field}[${t}][${f}]`);
+        raw[t * features + f] = readStep(scaling, f, value, `${field}[${t}][${f}]`);
       });
     });
     standardizeSequence(scaling, raw, 0, out, i * width);
@@ -110,52 +120,10 @@ function encodeSequences(pre: Preprocessing, instances: unknown[]): Float32Array
   return out;
 }
 
-function readStep(value: unknown, field: string): number {
-  if (typeof value === 'number' && Number.isFinite(value)) return value;
-  throw new ValidationError(field, value, 'must be a finite number; sequences must be complete');
-}
-
-function encodeTabular(pre: Preprocessing, instances: unknown[]): Float32Array {
-  const columns = pre.columns ?? [];
-  const encoder = createTabularEncoder(columns);
-  const out = new Float32Array(instances.length * encoder.dim);
-  const cells: Cell[] = new Array<Cell>(columns.length);
-  instances.forEach((instance, i) => {
-    if (typeof instance !== 'object' || instance === null || Array.isArray(instance)) {
-      throw new ValidationError(`instances[${i}]`, instance, 'must be an object keyed by column name');
-    }
-    const record = instance as Record<string, unknown>;
-    columns.forEach((column, c) => {
-      // Own properties only, so a column named "constructor" is not read off the prototype.
-      const raw = Object.hasOwn(record, column.name) ? record[column.name] : undefined;
-      const field = `instances[${i}].${column.name}`;
-      cells[c] = column.type === 'numeric' ? readNumber(raw, field) : readCategory(raw, field);
-    });
-    encoder.encodeRow(cells, out, i * encoder.dim);
-  });
-  return out;
-}
-
-function readNumber(raw: unknown, field: string): number {
-  if (raw === undefined || raw === null) return Number.NaN;
-  if (typeof raw === 'number' && Number.isFinite(raw)) return raw;
-  if (typeof raw === 'string') {
-    const text = raw.trim();
-    if (isMissingText(text)) return Number.NaN;
-    const value = parseNumber(text);
-    if (!Number.isNaN(value)) return value;
-  }
-  throw new ValidationError(field, raw, 'must be a number');
-}
-
-function readCategory(raw: unknown, field: string): string {
-  if (raw === undefined || raw === null) return MISSING_CATEGORY;
-  if (typeof raw === 'string') {
-    const text = raw.trim();
-    return isMissingText(text) ? MISSING_CATEGORY : text;
-  }
-  if (typeof raw === 'number' || typeof raw === 'boolean') return String(raw);
-  throw new ValidationError(field, raw, 'must be a string or a number');
+function readStep(scaling: SequenceScaling, feature: number, value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new ValidationError(field, value, 'must be a finite number; sequences must be complete');
+  checkEncodable((value - (scaling.means[feature] ?? 0)) / (scaling.stds[feature] ?? 1), value, field);
+  return value;
 }
 
 function encodeImages(pre: Preprocessing, instances: unknown[]): Float32Array {
@@ -194,7 +162,24 @@ function encodeImages(pre: Preprocessing, instances: unknown[]): Float32Array {
   return out;
 }
 
-/** Turns `count` rows of model output into labelled probabilities, de-standardized values or forecasts. */
+/**
+ * The model gave a non-finite output (NaN or ±Infinity) for some instances. Not a client error by
+ * itself: the caller decides whether their input or the model is to blame (see src/serving).
+ */
+export class NonFiniteOutputError extends Error {
+  constructor(
+    /** Indexes of the instances whose output was not finite, at most the first 20. */
+    readonly rows: number[],
+  ) {
+    super(`the model gave a non-finite output for instances ${rows.join(', ')}`);
+    this.name = 'NonFiniteOutputError';
+  }
+}
+
+/**
+ * Turns `count` rows of model output into labelled probabilities, de-standardized values or forecasts.
+ * @throws NonFiniteOutputError when an output is not finite: never a `null` in the answer.
+ */
 export function decodePredictions(pre: Preprocessing, output: Float32Array, count: number): Prediction[] {
   const classes = pre.task === 'classification' ? (pre.classes ?? []) : undefined;
   const width = classes?.length ?? (pre.task === 'forecasting' ? (pre.horizon ?? 1) : 1);
@@ -202,24 +187,31 @@ export function decodePredictions(pre: Preprocessing, output: Float32Array, coun
     throw new Error(`model output has ${output.length} values; expected ${count} × ${width}`);
   }
   const predictions: Prediction[] = [];
+  const bad: number[] = [];
   const destandardize = (v: number) => v * (pre.targetStd ?? 1) + (pre.targetMean ?? 0);
   for (let i = 0; i < count; i++) {
+    const row = output.subarray(i * width, (i + 1) * width);
+    const values = classes === undefined ? Array.from(row, destandardize) : Array.from(row);
+    if (!values.every(Number.isFinite)) {
+      if (bad.length < 20) bad.push(i);
+      continue;
+    }
     if (pre.task === 'forecasting') {
-      predictions.push({ forecast: Array.from(output.subarray(i * width, (i + 1) * width), destandardize) });
+      predictions.push({ forecast: values });
       continue;
     }
     if (classes === undefined) {
-      predictions.push({ value: destandardize(output[i] as number) });
+      predictions.push({ value: values[0] as number });
       continue;
     }
     let best = 0;
-    const row = output.subarray(i * width, (i + 1) * width);
-    row.forEach((p, k) => {
-      if (p > (row[best] as number)) best = k;
+    values.forEach((p, k) => {
+      if (p > (values[best] as number)) best = k;
     });
     // fromEntries defines own properties, so a class named "__proto__" stays an ordinary key.
-    const probabilities = Object.fromEntries(classes.map((label, k) => [label, row[k] as number]));
+    const probabilities = Object.fromEntries(classes.map((label, k) => [label, values[k] as number]));
     predictions.push({ label: classes[best] as string, probabilities });
   }
+  if (bad.length > 0) throw new NonFiniteOutputError(bad);
   return predictions;
 }

@@ -6,6 +6,7 @@
  */
 import type { EncodedData, TaskSpec } from '../domain.ts';
 import { ValidationError } from '../errors.ts';
+import { checkEncodable, refuseUnknownKeys } from './encode-checks.ts';
 import type { Preprocessing } from './preprocessing.ts';
 
 /** Largest `window` a study may ask for. */
@@ -110,11 +111,14 @@ export function encodeWindows(pre: Preprocessing, instances: unknown[]): Float32
   const shape = width === 1 ? `an array of the last ${window} values of "${columns[0]}"` : `an array of the last ${window} steps, each [${columns.join(', ')}], or an object with ${window} values under each of ${columns.join(', ')}`;
   const put = (i: number, t: number, f: number, value: unknown, field: string) => {
     if (typeof value !== 'number' || !Number.isFinite(value)) throw new ValidationError(field, value, 'must be a finite number');
-    out[(i * window + t) * width + f] = (value - (means[f] ?? 0)) / (stds[f] ?? 1);
+    const encoded = (value - (means[f] ?? 0)) / (stds[f] ?? 1);
+    checkEncodable(encoded, value, field);
+    out[(i * window + t) * width + f] = encoded;
   };
   instances.forEach((instance, i) => {
     const field = `instances[${i}]`;
     if (typeof instance === 'object' && instance !== null && !Array.isArray(instance)) {
+      refuseUnknownKeys(instance, new Set(columns), undefined, field, 'value column');
       columns.forEach((column, f) => {
         const values = Object.hasOwn(instance, column) ? (instance as Record<string, unknown>)[column] : undefined;
         if (!Array.isArray(values) || values.length !== window) {

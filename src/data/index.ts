@@ -17,6 +17,8 @@ export { MIN_SEQUENCE_LENGTH, MAX_SEQUENCE_LENGTH } from './text.ts';
 export {
   encodeInstances,
   decodePredictions,
+  NonFiniteOutputError,
+  MAX_TEXT_LENGTH,
   MAX_INSTANCES,
   type Prediction,
   type ClassPrediction,
@@ -28,3 +30,4 @@ export { mnistSampleCsv, DEFAULT_MNIST_SAMPLE_COUNT } from './mnist-sample.ts';
 export { createRng, shuffleInPlace, type Rng } from '../rng.ts';
 export { studySpec, trainingData, type TrainingData, type ForecastSettings } from './training-data.ts';
 export { baselineOf, type Baseline } from './baseline.ts';
+export { rawInstances, rawTargets, UNSEEN_CATEGORY, type RawTarget } from './raw-rows.ts';

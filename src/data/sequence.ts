@@ -11,7 +11,7 @@ import type { TargetedInput, PreparedDataset } from './prepare.ts';
 import type { Preprocessing } from './preprocessing.ts';
 import { fitSequenceScaling, standardizeSequence } from './sequence-scaling.ts';
 import { splitRows } from './split.ts';
-import { meanStd } from './stats.ts';
+import { meanStd, minMax } from './stats.ts';
 import type { ColumnSummary, DatasetSummary, SequenceSummary } from './summary.ts';
 import { resolveTarget } from './target.ts';
 import { isMissingText, parseNumber } from './values.ts';
@@ -56,7 +56,7 @@ export function prepareSequence(input: TargetedInput, validationFraction: number
     preprocessing.targetMean = targetMean;
     preprocessing.targetStd = targetStd;
     const all = Array.from(target.values);
-    sequence.target = { min: Math.min(...all), max: Math.max(...all), ...meanStd(all) };
+    sequence.target = { ...minMax(all), ...meanStd(all) };
   }
   const columns: ColumnSummary[] = table.sequenceField === undefined ? [targetColumn] : [{ name: table.sequenceField, type: 'sequence', missing: 0 }, targetColumn];
   const summary: DatasetSummary = {

@@ -9,7 +9,7 @@ import { ValidationError } from '../errors.ts';
 import { parseCsv, type ParsedCsv } from './csv.ts';
 import type { PrepareInput, PreparedDataset } from './prepare.ts';
 import type { Preprocessing } from './preprocessing.ts';
-import { meanStd } from './stats.ts';
+import { meanStd, minMax } from './stats.ts';
 import type { ColumnSummary, DatasetSummary, SeriesSummary } from './summary.ts';
 import { isMissingText, parseNumber } from './values.ts';
 
@@ -74,7 +74,7 @@ export function prepareTimeseries(input: PrepareInput, validationFraction: numbe
       filled: missing.reduce((a, b) => a + b, 0),
       method: 'linear interpolation between the nearest known steps; steps before the first or after the last known value take that value',
     },
-    target: { min: Math.min(...targetValues), max: Math.max(...targetValues), ...meanStd(targetValues) },
+    target: { ...minMax(targetValues), ...meanStd(targetValues) },
   };
   if (timeIndex >= 0) {
     const cell = (r: number) => (csv.rows[order[r] as number]?.[timeIndex] ?? '').trim();

@@ -37,6 +37,31 @@ export function trialJobId(trial: { id: string; rung: number; retries?: number }
 }
 export type TrialJob = z.infer<typeof trialJobSchema>;
 
+/**
+ * Scoring the champion of a study's model on the study's validation rows, when that champion was
+ * trained on other data: model inference, so a worker does it (src/workers/score-champion.ts), on
+ * the trial queue of the champion's device class, before the coordinator ends the study.
+ */
+export const SCORE_CHAMPION_JOB = 'score-champion';
+export const scoreChampionJobSchema = z.object({ studyId: z.string().min(1), versionId: z.string().min(1) });
+export type ScoreChampionJob = z.infer<typeof scoreChampionJobSchema>;
+/** What a score job returns: the champion's value of the study's objective metric, or why it has none. */
+export const championScoreSchema = z.union([z.object({ value: z.number() }), z.object({ error: z.string() })]);
+export type ChampionScore = z.infer<typeof championScoreSchema>;
+
+/** One score job per study and champion version, so enqueueing it again is a no-op. */
+export function scoreJobId(studyId: string, versionId: string): string {
+  return `score-${studyId}-${versionId}`;
+}
+
+/** The result is read by the coordinator from the finished job, so it is kept a while. */
+export const SCORE_JOB_OPTIONS: JobsOptions = {
+  attempts: 2,
+  backoff: { type: 'exponential', delay: 2000 },
+  removeOnComplete: { age: 7 * 24 * 3600 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+};
+
 export const studyEventSchema = z.object({
   studyId: z.string().min(1),
   reason: z.string(),
@@ -65,8 +90,8 @@ export function redisConnection(url: string): Redis {
 }
 
 export interface Queues {
-  /** The trial queue of each device class. */
-  trials: Record<DeviceClass, Queue<TrialJob>>;
+  /** The trial queue of each device class (which also carries score-champion jobs). */
+  trials: Record<DeviceClass, Queue<TrialJob | ScoreChampionJob>>;
   studyEvents: Queue<StudyEvent>;
   connection: Redis;
   close(): Promise<void>;
@@ -74,7 +99,7 @@ export interface Queues {
 
 export function openQueues(redisUrl: string, prefix: string): Queues {
   const connection = redisConnection(redisUrl);
-  const trialQueue = (name: string) => new Queue<TrialJob>(name, { connection, prefix, defaultJobOptions: TRIAL_JOB_OPTIONS });
+  const trialQueue = (name: string) => new Queue<TrialJob | ScoreChampionJob>(name, { connection, prefix, defaultJobOptions: TRIAL_JOB_OPTIONS });
   const trials = { cpu: trialQueue(TRIALS_QUEUE), gpu: trialQueue(GPU_TRIALS_QUEUE) };
   const studyEvents = new Queue<StudyEvent>(STUDY_EVENTS_QUEUE, {
     connection,

@@ -5,6 +5,7 @@ import { buildModel, disposeModel } from './builders.ts';
 import { balancedClassWeights } from './class-weights.ts';
 import { packList, packTensors, unpackTensors, type TrainCheckpoint } from './checkpoint.ts';
 import { EarlyStopper } from './early-stopping.ts';
+import { checkTrialModelSize, DEFAULT_MAX_MODEL_PARAMS } from './model-size.ts';
 import { parseCommonParams } from './params.ts';
 import { createRng, permutation } from '../../rng.ts';
 import { serializeModel } from './serialize.ts';
@@ -48,6 +49,12 @@ export interface TrainInput {
    * @defaultValue undefined (no limit besides what the backend can allocate)
    */
   memoryLimitBytes?: number;
+  /**
+   * Most weights the model may have; a larger one fails the trial for good before it is built
+   * (the api refuses such a space already; this guards older studies and other callers).
+   * @defaultValue 100,000,000 (DEFAULT_MAX_MODEL_PARAMS)
+   */
+  maxModelParams?: number;
   /**
    * Continue from this checkpoint (same family, params, spec and data) instead of epoch 1.
    * @defaultValue undefined (train from scratch)
@@ -250,6 +257,8 @@ function prepare(input: TrainInput): Prepared {
   let split: SplitTensors | undefined;
   try {
     checkInput(input);
+    // Counted before anything is allocated: building a 2-billion-weight model broke the backend.
+    checkTrialModelSize(input.family, input.params, input.spec, input.maxModelParams ?? DEFAULT_MAX_MODEL_PARAMS);
     const common = parseCommonParams(input.params);
     const options = { ...input.earlyStopping, direction: input.objective.direction };
     const stopper = input.resume === undefined ? new EarlyStopper(options) : EarlyStopper.restore(options, input.resume.stopper);
