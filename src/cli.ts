@@ -1,14 +1,18 @@
+import { ADMIN_USAGE, adminCommand, UsageError } from './admin-cli.ts';
 import { loadConfig } from './config.ts';
 import { createLogger, errorMessage } from './log.ts';
 import { run, type Role } from './main.ts';
 import { migrate } from './storage/index.ts';
+import { superviseWorker, underSupervisor } from './workers/supervisor.ts';
 
 const USAGE = `usage: maas <command>
 
-  start    api + coordinator + one worker (one machine; starts redis-server if none answers)
+  start    api + coordinator, and one worker in a child process (one machine; starts redis-server if none answers)
   api      api + coordinator only
-  worker   one more worker; needs REDIS_URL and DATABASE_URL of the deployment it joins
+  worker   one more worker (a supervisor process and its worker child, restarted when it exits);
+           needs REDIS_URL and DATABASE_URL of the deployment it joins
   migrate  apply database migrations and exit
+${ADMIN_USAGE}
 
 Configuration comes from the environment; see README.md.`;
 
@@ -25,13 +29,28 @@ async function main(argv: string[]): Promise<void> {
     log.info('migrations applied', { applied });
     return;
   }
+  if (command === 'keys' || command === 'projects') {
+    try {
+      await adminCommand(config.DATABASE_URL, command, argv.slice(1));
+    } catch (err) {
+      if (!(err instanceof UsageError) && !(err instanceof TypeError && 'code' in err)) throw err;
+      console.error(`maas ${command}: ${err.message}\n\n${USAGE}`);
+      process.exit(2);
+    }
+    return;
+  }
   if (!['start', 'api', 'worker'].includes(command)) {
     console.error(`maas: unknown command '${command}'\n\n${USAGE}`);
     process.exit(2);
   }
+  const child = command === 'worker' && underSupervisor();
+  if (command === 'worker' && !child) return supervise(log, config.WORKER_GRACE_MS);
+  // A supervised worker is stopped by its supervisor's SIGTERM; the terminal's Ctrl-C reaches both, and
+  // taken here too it would count as a second signal and end the worker before its trials are handed back.
+  if (child) process.on('SIGINT', () => undefined);
   const stop = await run(command as Role, config, log);
   let stopping = false;
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  for (const signal of child ? (['SIGTERM'] as const) : (['SIGINT', 'SIGTERM'] as const)) {
     process.on(signal, () => {
       if (stopping) process.exit(1);
       stopping = true;
@@ -39,6 +58,25 @@ async function main(argv: string[]): Promise<void> {
       void stop().then(() => process.exit(0));
     });
   }
+}
+
+/** `maas worker`: keeps one worker child process running until SIGINT or SIGTERM. */
+async function supervise(log: ReturnType<typeof createLogger>, graceMs: number): Promise<void> {
+  const supervisor = superviseWorker({ log, graceMs });
+  let stopping = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (stopping) process.exit(1);
+      stopping = true;
+      log.info('stopping', { signal });
+      void supervisor.stop().then(() => process.exit(0));
+    });
+  }
+  await supervisor.ready.catch((err: Error & { exitCode?: number }) => {
+    if (stopping) return;
+    console.error(`maas: ${errorMessage(err)}`);
+    process.exit(err.exitCode ?? 1);
+  });
 }
 
 main(process.argv.slice(2)).catch((err) => {

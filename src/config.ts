@@ -7,8 +7,27 @@ import { z } from 'zod';
 const schema = z.object({
   /** HTTP port of the api. @defaultValue 3000 */
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  /** Interface the api listens on. @defaultValue '0.0.0.0' */
-  HOST: z.string().default('0.0.0.0'),
+  /**
+   * Interface the api listens on. Loopback by default; another interface is refused while no
+   * API key exists, unless ALLOW_OPEN_ACCESS is set. @defaultValue '127.0.0.1'
+   */
+  HOST: z.string().min(1).default('127.0.0.1'),
+  /** Lets an api with no API keys listen on a non-loopback interface (anyone who reaches it is admin of the default project). @defaultValue false */
+  ALLOW_OPEN_ACCESS: z.enum(['true', 'false', '1', '0']).default('false').transform((v) => v === 'true' || v === '1'),
+  /** Origins (comma-separated, e.g. `https://app.example.com`) whose pages may call the api from a browser; none by default. */
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((o) => o.trim()).filter(Boolean))
+    .refine((list) => list.every((o) => /^https?:\/\/[^/\s]+$/.test(o)), { message: 'must be origins like https://app.example.com, comma-separated, without paths' }),
+  /** Rate-limit points per API key (or address, with no keys) per minute; a request costs 1, an upload or a new study 10. @defaultValue 600 */
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
+  /** Default quota: bytes of stored (encoded) datasets per project. @defaultValue 5 GiB */
+  QUOTA_DATASET_BYTES: z.coerce.number().int().min(0).default(5 * 2 ** 30),
+  /** Default quota: queued or running studies per project. @defaultValue 20 */
+  QUOTA_RUNNING_STUDIES: z.coerce.number().int().min(0).default(20),
+  /** Default quota: trials a project's active studies may run at once (the sum of their budget.parallelism). @defaultValue 64 */
+  QUOTA_TRIALS_IN_FLIGHT: z.coerce.number().int().min(0).default(64),
   /** `file:<path>` (SQLite) or `postgresql://…`. @defaultValue 'file:./data/maas.db' */
   DATABASE_URL: z
     .string()
@@ -24,6 +43,17 @@ const schema = z.object({
   REDIS_DATA_DIR: z.string().default('./data/redis'),
   /** Largest accepted dataset upload, in bytes. @defaultValue 100 MB */
   MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(100 * 1024 * 1024),
+  /** Threads that parse and encode uploaded datasets, off the api's event loop. @defaultValue 1 */
+  PREPARE_THREADS: z.coerce.number().int().min(1).max(16).default(1),
+  /** Uploads that may wait for a preparation thread; beyond them an upload is answered 503 with Retry-After. @defaultValue 4 */
+  PREPARE_QUEUE: z.coerce.number().int().min(0).max(1000).default(4),
+  /** A dataset preparation running longer is stopped and answered 413. @defaultValue 60000 */
+  PREPARE_TIMEOUT_MS: z.coerce.number().int().min(100).default(60_000),
+  /**
+   * Most weights (parameters) of a model: a study whose space can give a larger one is refused
+   * with the count, and a worker fails such a trial before building it. @defaultValue 100000000
+   */
+  MAX_MODEL_PARAMS: z.coerce.number().int().min(1).default(100_000_000),
   /** Most tensor memory one trial may hold, in MiB; a trial over it fails once with an out-of-memory reason. @defaultValue no limit */
   TRIAL_MEMORY_MB: z.coerce.number().int().min(1).optional(),
   /** Trials one worker process trains at once. @defaultValue 1 */

@@ -1,13 +1,22 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import { secureHeaders } from 'hono/secure-headers';
 import { PayloadTooLargeError } from '../errors.ts';
 import type { Coordinator } from '../coordinator/index.ts';
 import type { Logger } from '../log.ts';
+import { createPreparer, type Preparer } from '../preparation/index.ts';
 import type { Predictor } from '../serving/predictor.ts';
 import type { Queues } from '../queue/index.ts';
 import type { Repository } from '../storage/index.ts';
+import { authenticate } from './auth.ts';
+import { crossSiteForms } from './cross-site.ts';
 import { registerDatasets } from './datasets/index.ts';
+import { registerKeys } from './keys/index.ts';
+import { DEFAULT_QUOTAS, quotaChecks, type QuotaDefaults } from './quotas.ts';
+import { createRateLimits } from './rate-limit.ts';
 import { errorBody, mapError, validationResponse, zodIssues } from './errors.ts';
+import { checkJsonLimits } from './json-limits.ts';
 import { registerHealth } from './health/index.ts';
 import { registerMetrics } from './metrics/index.ts';
 import { registerModels } from './models/index.ts';
@@ -23,11 +32,22 @@ export interface AppDeps {
   log: Logger;
   /** @defaultValue 100 MB */
   maxUploadBytes?: number;
+  /** Most weights of the largest model a new study's space can give (MAX_MODEL_PARAMS). @defaultValue 100,000,000 */
+  maxModelParams?: number;
+  /**
+   * Threads that parse and encode uploaded datasets, off the event loop.
+   * @defaultValue a pool of one thread with the default queue and time limit, whose idle thread exits by itself
+   */
+  preparer?: Preparer;
+  /** Browser origins allowed to call the api (CORS and the cross-site check of form posts). @defaultValue none */
+  corsOrigins?: string[];
+  /** Rate-limit points per key (or address) per minute. @defaultValue 600 */
+  rateLimitPerMinute?: number;
+  /** Per-project quotas unless a project overrides them. @defaultValue DEFAULT_QUOTAS */
+  quotas?: QuotaDefaults;
 }
 
 const UPLOAD_PATH = '/v1/datasets';
-/** Routes whose JSON body may be left out. */
-const OPTIONAL_BODY = [/^\/v1\/datasets\/samples\/[^/]+$/, /^\/v1\/studies\/[^/]+\/cancel$/];
 
 /** Builds the HTTP app from its dependencies; tests call `app.request()` on it with no server. */
 export function createApp(deps: AppDeps): OpenAPIHono {
@@ -38,6 +58,18 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   });
   app.onError(mapError(deps.log));
   app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404));
+
+  // Browser-facing defences first, so that even a refused request carries them.
+  const origins = deps.corsOrigins ?? [];
+  app.use('*', secureHeaders());
+  app.use('*', cors({ origin: (origin) => (origins.includes(origin) ? origin : null), allowHeaders: ['Authorization', 'X-API-Key', 'Content-Type'], exposeHeaders: ['Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining'], maxAge: 600 }));
+  // A plain HTML form (urlencoded, multipart or text/plain) from a page of another origin is refused.
+  app.use('*', crossSiteForms(origins));
+
+  const limits = createRateLimits({ redis: deps.queues.connection, prefix: deps.prefix, perMinute: deps.rateLimitPerMinute });
+  app.use('*', limits.guard);
+  app.use('*', authenticate({ repo: deps.repo, onFailure: limits.recordFailure }));
+  app.use('*', limits.limit);
 
   // JSON bodies get the same ceiling as uploads, so a huge predict request is refused before it is read whole.
   const maxBytes = deps.maxUploadBytes ?? 100 * 1024 * 1024;
@@ -61,26 +93,36 @@ export function createApp(deps: AppDeps): OpenAPIHono {
       }
       return next();
     }
-    const optional = OPTIONAL_BODY.some((r) => r.test(c.req.path));
+    // Every POST changes state, so every one needs a JSON body ({} where nothing else is asked): a
+    // body-less or form post is what a cross-site page can send without the browser asking first.
     const text = await c.req.text();
     if (text.trim() === '') {
-      if (optional) return next();
-      return validationResponse(c, [{ field: 'body', value: undefined, rule: 'is required: send a JSON object with content-type application/json' }]);
+      return validationResponse(c, [{ field: 'body', value: undefined, rule: 'is required: send a JSON object ({} when the route takes no fields) with content-type application/json' }]);
     }
     if (!/^application\/([\w.+-]*\+)?json/.test(type)) {
       return validationResponse(c, [{ field: 'content-type', value: type || undefined, rule: 'must be application/json' }], 415);
     }
+    const broken = checkJsonLimits(text);
+    if (broken !== null) return validationResponse(c, [{ field: 'body', value: undefined, rule: broken }]);
     return next();
   });
 
-  registerHealth(app, { repo: deps.repo, redis: deps.queues.connection });
+  registerHealth(app, { repo: deps.repo, redis: deps.queues.connection, backend: () => deps.predictor.backendStatus() });
   registerMetrics(app, deps);
-  registerDatasets(app, { repo: deps.repo, maxUploadBytes: maxBytes });
-  registerStudies(app, deps);
+  const quotas = quotaChecks(deps.repo, deps.quotas ?? DEFAULT_QUOTAS);
+  registerDatasets(app, { repo: deps.repo, maxUploadBytes: maxBytes, preparer: deps.preparer ?? createPreparer(), quotas });
+  registerStudies(app, { ...deps, quotas });
   registerModels(app, deps);
+  registerKeys(app, deps);
 
+  app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An API key, maas_<id>_<secret>, made with `maas keys create` or POST /v1/keys; not needed while no key exists.',
+  });
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
+    security: [{ apiKey: [] }],
     info: { title: 'maas', version: '0.1.0', description: 'Model-as-a-Service: hyperparameter and architecture search, model registry and prediction.' },
   });
   return app;

@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ZodError } from 'zod';
-import { ConflictError, describe, NotFoundError, ValidationError } from '../errors.ts';
+import { ConflictError, describe, ForbiddenError, NotFoundError, preview, QuotaExceededError, RateLimitedError, ServiceBusyError, UnauthorizedError, ValidationError } from '../errors.ts';
 import { errorMessage, type Logger } from '../log.ts';
 
 /** One problem with a request: the field, the value given and the rule it broke. */
@@ -42,9 +42,29 @@ export function zodIssues(error: ZodError, input: unknown, prefix = ''): Issue[]
   });
 }
 
+/** Issues echoed in one error body; 130,000 bad list items made a 21.8 MB answer to a 246 KB request. */
+export const MAX_ISSUES = 20;
+/** Longest echoed value (as JSON text) or field name; a longer value is echoed as its cut-off text. */
+export const MAX_ECHO_CHARS = 200;
+
+/** `value` itself when it is short, else the start of its JSON text followed by "...". */
+function echo(value: unknown): unknown {
+  if (value === undefined) return undefined;
+  const text = preview(value, MAX_ECHO_CHARS + 1);
+  return text.length > MAX_ECHO_CHARS ? `${text.slice(0, MAX_ECHO_CHARS - 3)}...` : value;
+}
+
 export function validationResponse(c: Context, issues: Issue[], status: 400 | 413 | 415 = 400) {
-  const message = issues.map((i) => (i.value === undefined ? `${i.field}: ${i.rule}` : `${i.field}: ${describe(i.value)} ${i.rule}`)).join('; ');
-  return c.json(errorBody(status === 400 ? 'invalid_request' : status === 413 ? 'payload_too_large' : 'unsupported_media_type', message, issues), status);
+  const shown = issues.slice(0, MAX_ISSUES).map((i) => ({
+    field: i.field.length > MAX_ECHO_CHARS ? `${i.field.slice(0, MAX_ECHO_CHARS - 3)}...` : i.field,
+    value: echo(i.value),
+    rule: i.rule,
+  }));
+  const more = issues.length - shown.length;
+  const message =
+    shown.map((i) => (i.value === undefined ? `${i.field}: ${i.rule}` : `${i.field}: ${describe(i.value)} ${i.rule}`)).join('; ') +
+    (more > 0 ? `; and ${more.toLocaleString('en-US')} more issue${more === 1 ? '' : 's'}` : '');
+  return c.json(errorBody(status === 400 ? 'invalid_request' : status === 413 ? 'payload_too_large' : 'unsupported_media_type', message, shown), status);
 }
 
 /** The single place where typed errors become HTTP answers. Anything unknown is a 500, logged with its stack. */
@@ -53,6 +73,20 @@ export function mapError(log: Logger) {
     if (err instanceof ValidationError) return validationResponse(c, [{ field: err.field, value: err.value, rule: err.rule }], err.status);
     if (err instanceof NotFoundError) return c.json(errorBody('not_found', err.message), 404);
     if (err instanceof ConflictError) return c.json(errorBody('conflict', err.message), 409);
+    if (err instanceof UnauthorizedError) {
+      c.header('WWW-Authenticate', 'Bearer realm="maas"');
+      return c.json(errorBody('unauthorized', err.message), 401);
+    }
+    if (err instanceof ForbiddenError) return c.json(errorBody('forbidden', err.message), 403);
+    if (err instanceof RateLimitedError) {
+      c.header('Retry-After', String(err.retryAfterSeconds));
+      return c.json(errorBody('rate_limited', err.message), 429);
+    }
+    if (err instanceof QuotaExceededError) return c.json(errorBody('quota_exceeded', err.message), 429);
+    if (err instanceof ServiceBusyError) {
+      c.header('Retry-After', String(err.retryAfterSeconds));
+      return c.json(errorBody('busy', err.message), 503);
+    }
     // Hono's JSON validator reports a body that does not parse as a bare 400; name the field and show the text.
     if (err instanceof HTTPException && err.status === 400 && /malformed json/i.test(err.message)) {
       return validationResponse(c, [{ field: 'body', value: await c.req.text().catch(() => undefined), rule: 'is not valid JSON' }]);

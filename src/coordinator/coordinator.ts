@@ -10,7 +10,8 @@ import { SearchSpaceExhaustedError } from '../errors.ts';
 import { stuckOutcome } from '../faults/stuck.ts';
 import { createSampler, rngFor, searchSpaceSchema, type FrozenTrial, type Sampler, type SearchSpace } from '../search/index.ts';
 import { schedulerFor, type Scheduler } from '../search/schedulers/index.ts';
-import { ACTIVE_STUDY_STATES, ACTIVE_TRIAL_STATES, UNFINISHED_TRIAL_STATES, type Repository, type StudyRecord, type TrialRecord, type TrialSummary } from '../storage/index.ts';
+import { decidePromotion } from './promotion.ts';
+import { ACTIVE_STUDY_STATES, ACTIVE_TRIAL_STATES, ChampionMovedError, UNFINISHED_TRIAL_STATES, type Repository, type StudyRecord, type TrialRecord, type TrialSummary } from '../storage/index.ts';
 
 /** Whether a GPU worker is alive; see Coordinator.gpuAliveOnce. */
 type GpuAlive = () => Promise<boolean>;
@@ -404,7 +405,10 @@ export class Coordinator {
     for (const queue of Object.values(this.queues.trials)) await queue.remove(jobId).catch(() => 0);
   }
 
-  /** Ends a study; its best trial (completed, or pruned with its best epoch kept) becomes the next version of its model. */
+  /**
+   * Ends a study; its best trial (completed, or pruned with its best epoch kept) becomes the next
+   * version of its model, and its champion when the study's promotion says so.
+   */
   private async finish(study: StudyRecord, trials: readonly TrialSummary[], timeUp: boolean, exhausted = false): Promise<void> {
     const best = rankByValue(trials.filter((t) => t.state === 'completed' || t.state === 'pruned'), study.config.objective.direction)[0];
     if (!best) {
@@ -413,18 +417,35 @@ export class Coordinator {
       if (await this.repo.studies.transition(study.id, ACTIVE_STUDY_STATES, 'failed', message)) this.log.warn('study failed', { studyId: study.id, message });
       return;
     }
-    // Ticks read trials in summary; the champion's metrics are read once, here.
+    // Ticks read trials in summary; the best trial's metrics are read once, here.
     const metrics = (await this.repo.trials.get(best.id))?.metrics ?? {};
-    // The version, the alias and the study's end are one transaction, so a study cancelled meanwhile is never promoted.
-    const version = await this.repo.models.promoteStudy({
-      modelName: study.promoteTo,
-      studyId: study.id,
-      trialId: best.id,
-      datasetId: study.datasetId,
-      family: best.family,
-      metrics,
-      message: (v) => `${timeUp ? 'time limit reached; ' : exhausted ? 'every point of the search space tried; ' : ''}best trial #${best.number} (${study.config.objective.metric} ${best.value}) promoted to ${study.promoteTo} v${v} as champion`,
-    });
-    if (version) this.log.info('study completed', { studyId: study.id, model: version.modelName, version: version.version });
+    const gpuAlive = this.gpuAliveOnce();
+    const deviceOf = (family: string) => deviceClassOf(study.config.device, family, gpuAlive);
+    // Whether the alias moves (see promotion.ts); a champion trained on other data is scored by a worker first.
+    const decision = await decidePromotion({ repo: this.repo, queues: this.queues, deviceOf }, study, metrics);
+    if (decision === 'waiting') return;
+    let version;
+    try {
+      // The version, the alias and the study's end are one transaction, so a study cancelled meanwhile is never promoted.
+      version = await this.repo.models.promoteStudy({
+        projectId: study.projectId,
+        modelName: study.promoteTo,
+        studyId: study.id,
+        trialId: best.id,
+        datasetId: study.datasetId,
+        family: best.family,
+        metrics,
+        moveChampion: decision.move,
+        ...(decision.championWas !== undefined ? { championWas: decision.championWas } : {}),
+        message: (v) => `${timeUp ? 'time limit reached; ' : exhausted ? 'every point of the search space tried; ' : ''}best trial #${best.number} (${study.config.objective.metric} ${best.value}) ${decision.says(v)}`,
+      });
+    } catch (err) {
+      if (!(err instanceof ChampionMovedError)) throw err;
+      // Another study promoted meanwhile: decide again against the new champion.
+      this.log.info('champion moved during the promotion decision; deciding again', { studyId: study.id });
+      await this.queues.studyEvents.add('champion-moved', { studyId: study.id, reason: 'champion moved' });
+      return;
+    }
+    if (version) this.log.info('study completed', { studyId: study.id, model: version.modelName, version: version.version, champion: decision.move });
   }
 }

@@ -1,10 +1,12 @@
 import type * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { decodePredictions, encodeInstances, preprocessingSchema, studySpec } from '../data/index.ts';
-import { NotFoundError } from '../errors.ts';
+import { encodeInstances, preprocessingSchema, studySpec } from '../data/index.ts';
+import { NotFoundError, ServiceBusyError } from '../errors.ts';
 import { errorMessage, type Logger } from '../log.ts';
 import { CHAMPION, type ModelVersionRecord, type Repository } from '../storage/index.ts';
 import { loadModel, predictBatch } from '../workers/training/index.ts';
+import { AGAIN, BackendGuard } from './backend-guard.ts';
+import { decodeChecked } from './decode-checked.ts';
 
 interface Loaded {
   versionId: string;
@@ -16,6 +18,14 @@ interface Loaded {
 }
 
 type VersionRef = Pick<ModelVersionRecord, 'id' | 'version' | 'studyId' | 'trialId' | 'datasetId'>;
+
+export interface PredictorOptions {
+  /** Re-creates the compute backend after a fault broke it. @defaultValue resetBackend (a fresh tfjs backend instance) */
+  resetBackend?: () => Promise<unknown>;
+}
+
+/** Times one request runs again after resets made by other requests' faults, before it is answered 503. */
+const MAX_RERUNS = 3;
 
 /**
  * Serves the model version an alias points to. Each version is loaded once
@@ -29,23 +39,39 @@ export class Predictor {
   /** What each `model@alias` served here points to, and when that alias moved. */
   private readonly served = new Map<string, { versionId: string; movedAt: number }>();
 
-  constructor(private readonly repo: Repository, private readonly log: Logger) {}
+  private readonly backend: BackendGuard;
 
-  async predict(modelName: string, instances: unknown[], alias = CHAMPION) {
-    for (;;) {
-      const version = await this.repo.models.byAlias(modelName, alias);
+  constructor(private readonly repo: Repository, private readonly log: Logger, options: PredictorOptions = {}) {
+    this.backend = new BackendGuard({ log, onReset: () => this.forgetAll(), ...(options.resetBackend ? { reset: options.resetBackend } : {}) });
+  }
+
+  /** For /healthz: `ok`, or `broken: <reason>` while the compute backend is broken and could not be reset. */
+  backendStatus(): Promise<string> {
+    return this.backend.check();
+  }
+
+  async predict(projectId: string, modelName: string, instances: unknown[], alias = CHAMPION) {
+    for (let reruns = 0; ; reruns++) {
+      if (reruns > MAX_RERUNS) throw new ServiceBusyError(1, 'the compute backend was reset several times during this request; retry it');
+      await this.backend.ensureUsable();
+      const version = await this.repo.models.byAlias(projectId, modelName, alias);
       if (!version) {
-        const known = await this.repo.models.versions(modelName);
+        const known = await this.repo.models.versions(projectId, modelName);
         throw known.length ? new NotFoundError(`alias '${alias}' of model`, modelName) : new NotFoundError('model', modelName);
       }
-      this.serve(`${modelName}@${alias}`, version.id, version.aliasMovedAt.getTime());
-      const loaded = await this.get(version);
-      // Released while this request waited (the alias moved again): look the alias up afresh.
-      if (loaded.disposed) continue;
+      this.serve(`${projectId}/${modelName}@${alias}`, version.id, version.aliasMovedAt.getTime());
+      const loaded = await this.backend.run(() => this.get(version));
+      // Released while this request waited (the alias moved again, or the backend was reset): look the alias up afresh.
+      if (loaded === AGAIN || loaded.disposed) continue;
       // The model runs before the first await below, so a release cannot interrupt it.
       const features = encodeInstances(loaded.preprocessing, instances);
-      const outputs = await predictBatch(loaded.model, features, instances.length, loaded.inputShape);
-      return { predictions: decodePredictions(loaded.preprocessing, outputs, instances.length), model: { name: modelName, version: loaded.version, alias } };
+      // A backend fault here is probed and the backend reset if broken (see BackendGuard).
+      const outputs = await this.backend.run(() => predictBatch(loaded.model, features, instances.length, loaded.inputShape));
+      if (outputs === AGAIN) continue;
+      // Only when an output is not finite: is the input or the model to blame? (A model released meanwhile is taken as sound.)
+      const neutral = async () => (loaded.disposed ? Float32Array.of(0) : predictBatch(loaded.model, new Float32Array(features.length / instances.length), 1, loaded.inputShape));
+      const predictions = await decodeChecked(loaded.preprocessing, outputs, instances, neutral, `${modelName} v${loaded.version}`);
+      return { predictions, model: { name: modelName, version: loaded.version, alias } };
     }
   }
 
@@ -90,6 +116,19 @@ export class Predictor {
     const model = await loadModel(artifact);
     this.log.info('model loaded', { versionId, version });
     return { versionId, version, model, preprocessing, inputShape: studySpec(dataset.preprocessing, forecast).inputShape, disposed: false };
+  }
+
+  /** After a backend reset: every model's tensors are gone with the old backend; each loads again on its next request. */
+  private forgetAll(): void {
+    for (const entry of this.versions.values()) {
+      entry.then(
+        (l) => {
+          l.disposed = true;
+        },
+        () => undefined,
+      );
+    }
+    this.versions.clear();
   }
 
   close(): void {

@@ -3,6 +3,7 @@ import type { Db } from './db.ts';
 /** A dataset as stored and listed: its description, without the encoded data. */
 export interface DatasetRecord {
   id: string;
+  projectId: string;
   name: string;
   kind: string;
   task: string;
@@ -12,11 +13,13 @@ export interface DatasetRecord {
   summary: unknown;
   /** Everything predict needs to encode raw input like training did (JSON). */
   preprocessing: unknown;
+  /** Stored size of the encoded features and labels. */
+  bytes: number;
   createdAt: Date;
 }
 
 /** A dataset to store: its description and its encoded features and labels. */
-export interface NewDataset extends Omit<DatasetRecord, 'createdAt'> {
+export interface NewDataset extends Omit<DatasetRecord, 'createdAt' | 'bytes'> {
   features: Float32Array;
   labels: Float32Array;
 }
@@ -25,11 +28,11 @@ const bytes = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byte
 /** Copies because the driver's Buffer may not be 4-byte aligned. */
 const floats = (b: Uint8Array) => new Float32Array(new Uint8Array(b).buffer);
 
-function toRecord(row: Omit<DatasetRecord, 'summary' | 'preprocessing'> & { summary: string; preprocessing: string }): DatasetRecord {
-  return { ...row, summary: JSON.parse(row.summary), preprocessing: JSON.parse(row.preprocessing) };
+function toRecord(row: Omit<DatasetRecord, 'summary' | 'preprocessing' | 'bytes'> & { summary: string; preprocessing: string; bytes: bigint }): DatasetRecord {
+  return { ...row, bytes: Number(row.bytes), summary: JSON.parse(row.summary), preprocessing: JSON.parse(row.preprocessing) };
 }
 
-const columns = { id: true, name: true, kind: true, task: true, target: true, rows: true, summary: true, preprocessing: true, createdAt: true } as const;
+const columns = { id: true, projectId: true, bytes: true, name: true, kind: true, task: true, target: true, rows: true, summary: true, preprocessing: true, createdAt: true } as const;
 
 export function datasetStore(db: Db) {
   return {
@@ -38,6 +41,7 @@ export function datasetStore(db: Db) {
       const row = await db.dataset.create({
         data: {
           id: d.id,
+          projectId: d.projectId,
           name: d.name,
           kind: d.kind,
           task: d.task,
@@ -45,15 +49,36 @@ export function datasetStore(db: Db) {
           rows: d.rows,
           summary: JSON.stringify(d.summary),
           preprocessing: JSON.stringify(d.preprocessing),
+          bytes: d.features.byteLength + d.labels.byteLength,
           data: { create: { features: bytes(d.features), labels: bytes(d.labels) } },
         },
         select: columns,
       });
       return toRecord(row);
     },
-    async list(): Promise<DatasetRecord[]> {
-      const rows = await db.dataset.findMany({ select: columns, orderBy: { createdAt: 'desc' } });
+    /** A project's datasets, newest first: `limit` of them after the cursor's (createdAt, id). */
+    async list(projectId: string, page: { limit: number; before?: { createdAt: Date; id: string } } = { limit: 1000 }): Promise<DatasetRecord[]> {
+      const b = page.before;
+      const rows = await db.dataset.findMany({
+        select: columns,
+        where: { projectId, ...(b ? { OR: [{ createdAt: { lt: b.createdAt } }, { createdAt: b.createdAt, id: { lt: b.id } }] } : {}) },
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        take: page.limit,
+      });
       return rows.map(toRecord);
+    },
+    /** Ids of the studies that use a dataset (at most `limit`). */
+    async usedBy(id: string, limit = 5): Promise<string[]> {
+      return (await db.study.findMany({ where: { datasetId: id }, select: { id: true }, take: limit })).map((s) => s.id);
+    },
+    /** Deletes a dataset no study uses; the check and the delete are one transaction. Returns 'deleted', 'missing' or the studies in the way. */
+    async delete(id: string): Promise<'deleted' | 'missing' | { studies: string[] }> {
+      return db.$transaction(async (tx) => {
+        const studies = (await tx.study.findMany({ where: { datasetId: id }, select: { id: true }, take: 5 })).map((s) => s.id);
+        if (studies.length > 0) return { studies };
+        const { count } = await tx.dataset.deleteMany({ where: { id } });
+        return count === 1 ? 'deleted' : 'missing';
+      });
     },
     async get(id: string): Promise<DatasetRecord | null> {
       const row = await db.dataset.findUnique({ where: { id }, select: columns });

@@ -2,6 +2,7 @@ import { datasetStore } from './datasets.ts';
 import { openDatabase, type Db } from './db.ts';
 import { providerOf } from './url.ts';
 import { modelStore } from './models.ts';
+import { keyStore, projectStore } from './projects.ts';
 import { studyStore } from './studies.ts';
 import { trialStore } from './trials.ts';
 
@@ -12,7 +13,8 @@ export type { DatasetRecord, NewDataset } from './datasets.ts';
 export type { StudyRecord } from './studies.ts';
 export type { TrialRecord, TrialSummary, EpochRecord, BestSoFar } from './trials.ts';
 export type { ModelVersionRecord, ModelSummary } from './models.ts';
-export { CHAMPION } from './models.ts';
+export { CHAMPION, ChampionMovedError } from './models.ts';
+export { DEFAULT_PROJECT, type ApiKeyRecord, type ProjectRecord, type ProjectUsage } from './projects.ts';
 export { ACTIVE_TRIAL_STATES, UNFINISHED_TRIAL_STATES, type RungRecord } from './trials.ts';
 export { ACTIVE_STUDY_STATES } from './studies.ts';
 export { createDbRetry, isUnavailable, type DbRetry, type DbRetryOptions } from './retry.ts';
@@ -24,6 +26,8 @@ export interface Repository {
   studies: ReturnType<typeof studyStore>;
   trials: ReturnType<typeof trialStore>;
   models: ReturnType<typeof modelStore>;
+  projects: ReturnType<typeof projectStore>;
+  keys: ReturnType<typeof keyStore>;
   /** Answers when the database takes a query. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -37,6 +41,8 @@ export function createRepository(url: string): Repository {
     studies: studyStore(db),
     trials: trialStore(db, providerOf(url)),
     models: modelStore(db),
+    projects: projectStore(db),
+    keys: keyStore(db),
     ping: async () => {
       await db.$queryRawUnsafe('SELECT 1');
     },

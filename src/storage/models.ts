@@ -6,6 +6,7 @@ import { ACTIVE_STUDY_STATES } from './studies.ts';
 
 export interface ModelVersionRecord {
   id: string;
+  projectId: string;
   modelName: string;
   version: number;
   studyId: string;
@@ -33,24 +34,44 @@ function toRecord(row: Row): ModelVersionRecord {
 
 export const CHAMPION = 'champion';
 
+/**
+ * promoteStudy found `champion` no longer where the promotion decision saw it (another study
+ * promoted meanwhile): nothing was written, and the decision must be made again.
+ */
+export class ChampionMovedError extends Error {
+  constructor(readonly modelName: string) {
+    super(`the champion of model '${modelName}' moved while this study was being compared with it`);
+    this.name = 'ChampionMovedError';
+  }
+}
+
 export function modelStore(db: Db) {
   return {
     /**
      * Ends a study by registering its best trial as the next version of a
-     * model and pointing `champion` at it, in one transaction with the study's
-     * move to completed: a study cancelled meanwhile is not promoted, and a
-     * study registers at most one version (unique studyId). Returns null when
-     * the study was no longer active.
+     * model and (unless `moveChampion` is false) pointing `champion` at it, in one
+     * transaction with the study's move to completed: a study cancelled meanwhile
+     * is not promoted, and a study registers at most one version (unique studyId).
+     * Returns null when the study was no longer active.
+     * @throws ChampionMovedError when `championWas` is given and `champion` points elsewhere now (nothing written).
      */
     async promoteStudy(v: {
-      modelName: string; studyId: string; trialId: string; datasetId: string; family: string; metrics: EpochMetrics;
+      projectId: string; modelName: string; studyId: string; trialId: string; datasetId: string; family: string; metrics: EpochMetrics;
       /** The study's closing message, given the new version number. */
       message: (version: number) => string;
+      /** Whether `champion` moves to the new version. @defaultValue true */
+      moveChampion?: boolean;
+      /** The version id `champion` pointed to when the decision was made (null: no champion). @defaultValue not checked */
+      championWas?: string | null;
     }): Promise<ModelVersionRecord | null> {
       for (let attempt = 0; ; attempt++) {
         try {
           const row = await db.$transaction(async (tx) => {
-            const last = await tx.modelVersion.findFirst({ where: { modelName: v.modelName }, orderBy: { version: 'desc' } });
+            if (v.championWas !== undefined) {
+              const now = await tx.modelAlias.findUnique({ where: { projectId_modelName_alias: { projectId: v.projectId, modelName: v.modelName, alias: CHAMPION } } });
+              if ((now?.versionId ?? null) !== v.championWas) throw new ChampionMovedError(v.modelName);
+            }
+            const last = await tx.modelVersion.findFirst({ where: { projectId: v.projectId, modelName: v.modelName }, orderBy: { version: 'desc' } });
             const version = (last?.version ?? 0) + 1;
             const { count } = await tx.study.updateMany({
               where: { id: v.studyId, state: { in: ACTIVE_STUDY_STATES } },
@@ -58,13 +79,15 @@ export function modelStore(db: Db) {
             });
             if (count === 0) return null;
             const created = await tx.modelVersion.create({
-              data: { id: randomUUID(), modelName: v.modelName, version, studyId: v.studyId, trialId: v.trialId, datasetId: v.datasetId, family: v.family, metrics: JSON.stringify(v.metrics) },
+              data: { id: randomUUID(), projectId: v.projectId, modelName: v.modelName, version, studyId: v.studyId, trialId: v.trialId, datasetId: v.datasetId, family: v.family, metrics: JSON.stringify(v.metrics) },
             });
-            await tx.modelAlias.upsert({
-              where: { modelName_alias: { modelName: v.modelName, alias: CHAMPION } },
-              create: { modelName: v.modelName, alias: CHAMPION, versionId: created.id },
-              update: { versionId: created.id },
-            });
+            if (v.moveChampion !== false) {
+              await tx.modelAlias.upsert({
+                where: { projectId_modelName_alias: { projectId: v.projectId, modelName: v.modelName, alias: CHAMPION } },
+                create: { projectId: v.projectId, modelName: v.modelName, alias: CHAMPION, versionId: created.id },
+                update: { versionId: created.id },
+              });
+            }
             return tx.modelVersion.findUniqueOrThrow({ where: { id: created.id }, include: { aliases: true } });
           });
           return row ? toRecord(row) : null;
@@ -75,8 +98,20 @@ export function modelStore(db: Db) {
         }
       }
     },
-    async list(): Promise<ModelSummary[]> {
-      const versions = await db.modelVersion.findMany({ include: { aliases: true }, orderBy: { version: 'asc' } });
+    /** A project's models by name, `limit` of them after the name `after`. */
+    async list(projectId: string, page: { limit: number; after?: string } = { limit: 1000 }): Promise<ModelSummary[]> {
+      const names = await db.modelVersion.findMany({
+        where: { projectId, ...(page.after !== undefined ? { modelName: { gt: page.after } } : {}) },
+        distinct: ['modelName'],
+        select: { modelName: true },
+        orderBy: { modelName: 'asc' },
+        take: page.limit,
+      });
+      const versions = await db.modelVersion.findMany({
+        where: { projectId, modelName: { in: names.map((n) => n.modelName) } },
+        include: { aliases: true },
+        orderBy: { version: 'asc' },
+      });
       const byName = new Map<string, ModelSummary>();
       for (const v of versions) {
         const m = byName.get(v.modelName) ?? { name: v.modelName, versions: 0, latestVersion: 0, aliases: {}, updatedAt: v.createdAt };
@@ -86,26 +121,50 @@ export function modelStore(db: Db) {
         for (const a of v.aliases) m.aliases[a.alias] = v.version;
         byName.set(v.modelName, m);
       }
-      return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+      return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     },
-    async versions(modelName: string): Promise<ModelVersionRecord[]> {
-      const rows = await db.modelVersion.findMany({ where: { modelName }, include: { aliases: true }, orderBy: { version: 'asc' } });
+    async versions(projectId: string, modelName: string): Promise<ModelVersionRecord[]> {
+      const rows = await db.modelVersion.findMany({ where: { projectId, modelName }, include: { aliases: true }, orderBy: { version: 'asc' } });
       return rows.map(toRecord);
     },
-    async version(modelName: string, version: number): Promise<ModelVersionRecord | null> {
-      const row = await db.modelVersion.findUnique({ where: { modelName_version: { modelName, version } }, include: { aliases: true } });
+    async version(projectId: string, modelName: string, version: number): Promise<ModelVersionRecord | null> {
+      const row = await db.modelVersion.findUnique({ where: { projectId_modelName_version: { projectId, modelName, version } }, include: { aliases: true } });
+      return row ? toRecord(row) : null;
+    },
+    /** The version a study registered, if it did. */
+    async ofStudy(studyId: string): Promise<ModelVersionRecord | null> {
+      const row = await db.modelVersion.findUnique({ where: { studyId }, include: { aliases: true } });
       return row ? toRecord(row) : null;
     },
     /** The version an alias points to, with the time the alias last moved. */
-    async byAlias(modelName: string, alias: string): Promise<(ModelVersionRecord & { aliasMovedAt: Date }) | null> {
-      const a = await db.modelAlias.findUnique({ where: { modelName_alias: { modelName, alias } }, include: { version: { include: { aliases: true } } } });
+    async byAlias(projectId: string, modelName: string, alias: string): Promise<(ModelVersionRecord & { aliasMovedAt: Date }) | null> {
+      const a = await db.modelAlias.findUnique({ where: { projectId_modelName_alias: { projectId, modelName, alias } }, include: { version: { include: { aliases: true } } } });
       return a ? { ...toRecord(a.version), aliasMovedAt: a.updatedAt } : null;
     },
-    async setAlias(modelName: string, alias: string, versionId: string): Promise<void> {
+    async setAlias(projectId: string, modelName: string, alias: string, versionId: string): Promise<void> {
       await db.modelAlias.upsert({
-        where: { modelName_alias: { modelName, alias } },
-        create: { modelName, alias, versionId },
+        where: { projectId_modelName_alias: { projectId, modelName, alias } },
+        create: { projectId, modelName, alias, versionId },
         update: { versionId },
+      });
+    },
+    /** Returns whether the alias existed. */
+    async deleteAlias(projectId: string, modelName: string, alias: string): Promise<boolean> {
+      const { count } = await db.modelAlias.deleteMany({ where: { projectId, modelName, alias } });
+      return count === 1;
+    },
+    /**
+     * Deletes a version that no alias points to. Returns 'deleted', 'missing', or the aliases
+     * that still point to it; the check and the delete are one transaction, so an alias set
+     * meanwhile either blocks the delete or fails on the missing version.
+     */
+    async deleteVersion(projectId: string, modelName: string, version: number): Promise<'deleted' | 'missing' | { aliases: string[] }> {
+      return db.$transaction(async (tx) => {
+        const row = await tx.modelVersion.findUnique({ where: { projectId_modelName_version: { projectId, modelName, version } }, include: { aliases: true } });
+        if (!row) return 'missing';
+        if (row.aliases.length > 0) return { aliases: row.aliases.map((a) => a.alias).sort() };
+        await tx.modelVersion.delete({ where: { id: row.id } });
+        return 'deleted';
       });
     },
   };

@@ -4,6 +4,7 @@ import type { Db } from './db.ts';
 
 export interface StudyRecord {
   id: string;
+  projectId: string;
   name: string;
   datasetId: string;
   state: StudyState;
@@ -24,9 +25,9 @@ export const ACTIVE_STUDY_STATES: StudyState[] = ['queued', 'running'];
 
 export function studyStore(db: Db) {
   return {
-    async create(s: { id: string; name: string; datasetId: string; config: StudyConfig }): Promise<StudyRecord> {
+    async create(s: { id: string; projectId: string; name: string; datasetId: string; config: StudyConfig }): Promise<StudyRecord> {
       const row = await db.study.create({
-        data: { id: s.id, name: s.name, datasetId: s.datasetId, state: 'queued', config: JSON.stringify(s.config), promoteTo: s.config.promoteTo },
+        data: { id: s.id, projectId: s.projectId, name: s.name, datasetId: s.datasetId, state: 'queued', config: JSON.stringify(s.config), promoteTo: s.config.promoteTo },
       });
       return toRecord(row);
     },
@@ -34,9 +35,30 @@ export function studyStore(db: Db) {
       const row = await db.study.findUnique({ where: { id } });
       return row ? toRecord(row) : null;
     },
-    async list(limit = 100): Promise<StudyRecord[]> {
-      const rows = await db.study.findMany({ orderBy: { createdAt: 'desc' }, take: limit });
+    /** A project's studies, newest first: `limit` of them after the cursor's (createdAt, id). */
+    async list(projectId: string, page: { limit: number; before?: { createdAt: Date; id: string } } = { limit: 100 }): Promise<StudyRecord[]> {
+      const b = page.before;
+      const rows = await db.study.findMany({
+        where: { projectId, ...(b ? { OR: [{ createdAt: { lt: b.createdAt } }, { createdAt: b.createdAt, id: { lt: b.id } }] } : {}) },
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        take: page.limit,
+      });
       return rows.map(toRecord);
+    },
+    /**
+     * Deletes an ended study with its trials, unless a model version it registered still
+     * exists (its weights live with the trial). Returns 'deleted', 'missing', 'active' or the version in the way.
+     */
+    async delete(id: string): Promise<'deleted' | 'missing' | 'active' | { modelName: string; version: number }> {
+      return db.$transaction(async (tx) => {
+        const study = await tx.study.findUnique({ where: { id }, select: { state: true } });
+        if (!study) return 'missing';
+        if (ACTIVE_STUDY_STATES.includes(study.state as StudyState)) return 'active';
+        const version = await tx.modelVersion.findUnique({ where: { studyId: id }, select: { modelName: true, version: true } });
+        if (version) return version;
+        await tx.study.delete({ where: { id } });
+        return 'deleted';
+      });
     },
     async active(): Promise<StudyRecord[]> {
       const rows = await db.study.findMany({ where: { state: { in: ACTIVE_STUDY_STATES } } });

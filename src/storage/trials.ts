@@ -146,6 +146,11 @@ export function trialStore(db: Db, provider: 'sqlite' | 'postgresql') {
       const rows = await db.trial.findMany({ where: { studyId }, orderBy: { number: 'asc' } });
       return rows.map(toRecord);
     },
+    /** Up to `limit` trials numbered after `afterNumber`, in number order. */
+    async page(studyId: string, limit: number, afterNumber?: number): Promise<TrialRecord[]> {
+      const rows = await db.trial.findMany({ where: { studyId, ...(afterNumber !== undefined ? { number: { gt: afterNumber } } : {}) }, orderBy: { number: 'asc' }, take: limit });
+      return rows.map(toRecord);
+    },
     /** Each trial's number, state and value only: enough to count and rank a study of thousands of trials. */
     async values(studyId: string): Promise<{ id: string; number: number; state: TrialState; value: number | null }[]> {
       const rows = await db.trial.findMany({ where: { studyId }, orderBy: { number: 'asc' }, select: { id: true, number: true, state: true, value: true } });

@@ -103,7 +103,7 @@ describe('chaos: faults while studies run', () => {
       expect(t.epochs).toBe(EPOCHS);
       expect((await repo.trials.curve(t.id)).map((e) => e.epoch)).toEqual(Array.from({ length: EPOCHS }, (_, i) => i + 1));
     }
-    expect((await repo.models.versions(ended.promoteTo)).filter((v) => v.studyId === studyId)).toHaveLength(1);
+    expect((await repo.models.versions('default', ended.promoteTo)).filter((v) => v.studyId === studyId)).toHaveLength(1);
   }
 
   it('survives a worker killed with SIGKILL mid-trial', { timeout: 300_000 }, async () => {

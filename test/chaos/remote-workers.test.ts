@@ -110,7 +110,7 @@ describe.skipIf(why !== null)('workers on other hosts (network namespaces)', () 
     const curve = await repo.trials.curve(victim.id);
     expect(curve.filter((e) => e.attempt === victim.attempts).length).toBeGreaterThanOrEqual(1);
     expect(workers[1]!.log()).toContain('trial resumed');
-    expect((await repo.models.versions('remote')).filter((v) => v.studyId === id)).toHaveLength(1);
+    expect((await repo.models.versions('default', 'remote')).filter((v) => v.studyId === id)).toHaveLength(1);
 
     // Back on the network, the first host's late writes are refused as superseded, and nothing changes.
     hosts[0]!.setLink(true);

@@ -58,13 +58,13 @@ describe('study lifecycle', () => {
     expect(trials.some((t) => ['queued', 'running'].includes(t.state))).toBe(false);
     expect(trials.filter((t) => t.state === 'completed').length).toBeGreaterThanOrEqual(1);
     expect(done.endedAt!.getTime() - done.createdAt.getTime()).toBeLessThan(60_000);
-    expect(await repo.models.versions('timed')).toHaveLength(1);
+    expect(await repo.models.versions('default', 'timed')).toHaveLength(1);
   });
 
   it('cancels a running study: the running trial stops at its next epoch, nothing is promoted', async () => {
     const { body } = await study('cancelled', { maxTrials: 5, maxEpochs: 1000, parallelism: 1 }, { earlyStopping: { patience: 1000 } });
     await eventually(async () => ((await repo.trials.list(body.id)).some((t) => t.state === 'running' && t.epochs >= 1) ? true : undefined), 'a running trial');
-    const cancelled = await post(`/v1/studies/${body.id}/cancel`);
+    const cancelled = await post(`/v1/studies/${body.id}/cancel`, {});
     expect(cancelled.status).toBe(200);
     expect(cancelled.body.state).toBe('cancelled');
     const trials = await eventually(async () => {
@@ -73,12 +73,13 @@ describe('study lifecycle', () => {
     }, 'every trial to stop');
     expect(trials.every((t) => t.state === 'cancelled')).toBe(true);
     expect(trials[0]!.epochs).toBeLessThan(1000);
-    expect(await repo.models.versions('cancelled')).toHaveLength(0);
+    expect(await repo.models.versions('default', 'cancelled')).toHaveLength(0);
   });
 
   it('serves the champion and swaps versions without a restart when the alias moves', async () => {
+    // 'always': the second version takes the alias whatever its score (the default, 'if-better', is tested in promotion.test.ts).
     for (const seed of [1, 2]) {
-      const { body } = await study('served', { maxTrials: 1, maxEpochs: 2, parallelism: 1 }, { seed });
+      const { body } = await study('served', { maxTrials: 1, maxEpochs: 2, parallelism: 1 }, { seed, promotion: 'always' });
       expect((await ended(body.id)).state).toBe('completed');
     }
     const pixels = mnistRows(500, 501).slice(0, 3).map((r) => r.pixels);

@@ -98,7 +98,7 @@ describe.each(PROVIDERS)('a worker killed mid-trial on %s', (provider) => {
       expect(curve.map((e) => e.epoch)).toEqual(Array.from({ length: t.epochs }, (_, i) => i + 1));
       expect(await repo.trials.artifact(t.id)).not.toBeNull();
     }
-    expect((await repo.models.versions('crash')).filter((v) => v.studyId === study.id)).toHaveLength(1);
+    expect((await repo.models.versions('default', 'crash')).filter((v) => v.studyId === study.id)).toHaveLength(1);
     expect(rescuer.log()).toContain('trial completed');
   });
 

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import { createApp } from '../../src/api/create-app.ts';
+import { createApp, type AppDeps } from '../../src/api/create-app.ts';
 import { Coordinator } from '../../src/coordinator/index.ts';
 import { createLogger } from '../../src/log.ts';
+import { createPreparer, type Preparer, type PreparerOptions } from '../../src/preparation/index.ts';
 import { openQueues, type Queues } from '../../src/queue/index.ts';
 import { Predictor } from '../../src/serving/predictor.ts';
 import { selectBackend } from '../../src/workers/training/index.ts';
@@ -27,7 +28,7 @@ export interface TestApp {
  * Redis, for tests that call `app.request()`; with `withWorker`, the
  * coordinator loop and one worker run in this process too.
  */
-export async function startTestApp(provider: Provider, options: { maxUploadBytes?: number; withWorker?: boolean; backend?: 'cpu' | 'wasm' } = {}): Promise<TestApp> {
+export async function startTestApp(provider: Provider, options: { maxUploadBytes?: number; withWorker?: boolean; backend?: 'cpu' | 'wasm'; prepare?: PreparerOptions; preparer?: Preparer; app?: Pick<AppDeps, 'corsOrigins' | 'rateLimitPerMinute' | 'quotas'> } = {}): Promise<TestApp> {
   const database = await freshDatabase(provider);
   const repo = createRepository(database.url);
   const prefix = `test-${randomUUID()}`;
@@ -35,7 +36,10 @@ export async function startTestApp(provider: Provider, options: { maxUploadBytes
   const log = createLogger('error');
   const coordinator = new Coordinator({ repo, queues, log, prefix });
   const predictor = new Predictor(repo, log);
-  const app = createApp({ repo, coordinator, predictor, queues, prefix, log, maxUploadBytes: options.maxUploadBytes });
+  // A given pool is closed with the app, like one made here from `prepare`.
+  const preparer = options.preparer ?? createPreparer({ databaseUrl: database.url, ...options.prepare });
+  // Tests send many requests from one address; a test of the limit itself asks for a small one.
+  const app = createApp({ repo, coordinator, predictor, queues, prefix, log, maxUploadBytes: options.maxUploadBytes, preparer, rateLimitPerMinute: 1_000_000, ...options.app });
   let worker: { close(): Promise<void> } | undefined;
   if (options.withWorker) {
     // The real coordinator loop and one real worker, in this process.
@@ -53,6 +57,7 @@ export async function startTestApp(provider: Provider, options: { maxUploadBytes
     prefix,
     close: async () => {
       await worker?.close();
+      await preparer.close();
       predictor.close();
       await coordinator.stop();
       for (const q of Object.values(queues.trials)) await q.obliterate({ force: true });

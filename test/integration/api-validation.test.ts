@@ -286,7 +286,7 @@ describe.each(PROVIDERS)('API input validation on %s', (provider) => {
     it('answers 404 to an unknown study id', async () => {
       await expectError(await t.app.request('/v1/studies/unknown'), 404, 'study', 'unknown');
       await expectError(await t.app.request('/v1/studies/unknown/leaderboard'), 404, 'study', 'unknown');
-      await expectError(await post('/v1/studies/unknown/cancel', undefined), 404, 'study', 'unknown');
+      await expectError(await post('/v1/studies/unknown/cancel', '{}', { 'content-type': 'application/json' }), 404, 'study', 'unknown');
     });
 
     it('leaves no study and no trial behind after refusals', async () => {
@@ -304,13 +304,13 @@ describe.each(PROVIDERS)('API input validation on %s', (provider) => {
       expect(trials).toHaveLength(2);
       expect(trials.every((x) => x.state === 'queued')).toBe(true);
 
-      const cancel = await post(`/v1/studies/${created.id}/cancel`, undefined);
+      const cancel = await post(`/v1/studies/${created.id}/cancel`, '{}', { 'content-type': 'application/json' });
       expect(cancel.status, await cancel.clone().text()).toBe(200);
       expect(((await cancel.json()) as { state: string }).state).toBe('cancelled');
       const after = await t.repo.db.trial.findMany({ where: { studyId: created.id } });
       expect(after.map((x) => x.state)).toEqual(['cancelled', 'cancelled']);
 
-      await expectError(await post(`/v1/studies/${created.id}/cancel`, undefined), 409, created.id, 'cancelled');
+      await expectError(await post(`/v1/studies/${created.id}/cancel`, '{}', { 'content-type': 'application/json' }), 409, created.id, 'cancelled');
       expect(await t.repo.db.study.count()).toBe(1);
       expect(await t.repo.db.trial.count()).toBe(2);
     });
@@ -363,7 +363,7 @@ describe.each(PROVIDERS)('API input validation on %s', (provider) => {
     it('reports the database and Redis as ok in /healthz', async () => {
       const res = await t.app.request('/healthz');
       expect(res.status).toBe(200);
-      expect(await res.json()).toEqual({ status: 'ok', database: 'ok', redis: 'ok' });
+      expect(await res.json()).toEqual({ status: 'ok', database: 'ok', redis: 'ok', backend: 'ok' });
     });
   });
 });

@@ -31,14 +31,14 @@ describe('predictor', () => {
 
   /** Registers an untrained model (seeded) as the next version of "wine". */
   async function version(datasetId: string, seed: number) {
-    const study = await repo.studies.create({ id: randomUUID(), name: 'wine', datasetId, config });
+    const study = await repo.studies.create({ id: randomUUID(), projectId: 'default', name: 'wine', datasetId, config });
     const trial = (await repo.trials.create({ id: randomUUID(), studyId: study.id, number: 0, family: 'mlp', params }))!;
     await repo.trials.start(trial.id, 'test', 'cpu');
     const model = buildModel('mlp', params, { kind: 'tabular', task: 'classification', inputShape: [13], outputs: 3 }, seed);
     const artifact = await serializeModel(model);
     disposeModel(model);
     await repo.trials.complete(trial.id, 1, { value: 1, metrics: { val_loss: 1 }, epochs: 1, bestEpoch: 1, durationMs: 1, artifact });
-    return (await repo.models.promoteStudy({ modelName: 'wine', studyId: study.id, trialId: trial.id, datasetId, family: 'mlp', metrics: {}, message: () => 'done' }))!;
+    return (await repo.models.promoteStudy({ projectId: 'default', modelName: 'wine', studyId: study.id, trialId: trial.id, datasetId, family: 'mlp', metrics: {}, message: () => 'done' }))!;
   }
 
   beforeAll(async () => {
@@ -56,7 +56,7 @@ describe('predictor', () => {
   it('serves concurrent requests across alias moves with one warm model per served version', async () => {
     const csv = readFileSync(join(import.meta.dirname, '../fixtures/wine.csv'), 'utf8');
     const prepared = prepareDataset({ csv, kind: 'tabular', target: 'cultivar', seed: 0 });
-    const dataset = await repo.datasets.create({
+    const dataset = await repo.datasets.create({ projectId: 'default',
       id: randomUUID(), name: 'wine', kind: 'tabular', task: prepared.task, target: 'cultivar', rows: prepared.encoded.rows, summary: prepared.summary,
       preprocessing: { ...prepared.preprocessing, spec: prepared.spec, trainRows: prepared.encoded.trainRows }, features: prepared.encoded.features, labels: prepared.encoded.labels,
     });
@@ -65,24 +65,24 @@ describe('predictor', () => {
     const onUnhandled = (err: unknown) => unhandled.push(err);
     process.on('unhandledRejection', onUnhandled);
     try {
-      const first = await Promise.all(Array.from({ length: 8 }, () => predictor.predict('wine', rows)));
+      const first = await Promise.all(Array.from({ length: 8 }, () => predictor.predict('default', 'wine', rows)));
       expect(first.every((r) => r.model.version === 1)).toBe(true);
       const baseline = tf.memory().numTensors;
 
       const v2 = await version(dataset.id, 2);
       expect(v2.version).toBe(2);
-      const second = await Promise.all(Array.from({ length: 8 }, () => predictor.predict('wine', rows)));
+      const second = await Promise.all(Array.from({ length: 8 }, () => predictor.predict('default', 'wine', rows)));
       expect(second.every((r) => r.model.version === 2)).toBe(true);
       expect(second[0]!.predictions).not.toEqual(first[0]!.predictions);
 
       // Moving the alias back and forth while requests are in flight.
       const mixed = await Promise.all([
-        predictor.predict('wine', rows),
-        repo.models.setAlias('wine', 'champion', v1.id).then(() => predictor.predict('wine', rows)),
-        predictor.predict('wine', rows),
+        predictor.predict('default', 'wine', rows),
+        repo.models.setAlias('default', 'wine', 'champion', v1.id).then(() => predictor.predict('default', 'wine', rows)),
+        predictor.predict('default', 'wine', rows),
       ]);
       expect(mixed[1].model.version).toBe(1);
-      expect(await predictor.predict('wine', rows)).toMatchObject({ model: { version: 1 } });
+      expect(await predictor.predict('default', 'wine', rows)).toMatchObject({ model: { version: 1 } });
       await new Promise((r) => setTimeout(r, 50));
       // One model warm, as before the moves: every replaced version was released.
       expect(tf.memory().numTensors).toBe(baseline);

@@ -36,8 +36,8 @@ describe.each(PROVIDERS)('repository on %s', (provider) => {
 
   it('stores a dataset with its encoded data and lists it without the blobs', async () => {
     const id = randomUUID();
-    await repo.datasets.create({ id, name: 'd', kind: 'tabular', task: 'classification', target: 'y', rows: 3, summary: { rows: 3 }, preprocessing: { kind: 'tabular' }, features: new Float32Array([1, 2, 3.5]), labels: new Float32Array([0, 1, 0]) });
-    expect((await repo.datasets.list()).map((d) => d.id)).toContain(id);
+    await repo.datasets.create({ projectId: 'default', id, name: 'd', kind: 'tabular', task: 'classification', target: 'y', rows: 3, summary: { rows: 3 }, preprocessing: { kind: 'tabular' }, features: new Float32Array([1, 2, 3.5]), labels: new Float32Array([0, 1, 0]) });
+    expect((await repo.datasets.list('default')).map((d) => d.id)).toContain(id);
     const data = await repo.datasets.data(id);
     expect([...data!.features]).toEqual([1, 2, 3.5]);
     expect([...data!.labels]).toEqual([0, 1, 0]);
@@ -58,15 +58,15 @@ describe.each(PROVIDERS)('repository on %s', (provider) => {
     // One statement, outside any transaction (SQLite once ran it inside the open one).
     await repo.db.dataset.create({ data: row(outside) });
     await expect(rolledBack).rejects.toThrow('rolled back');
-    const ids = (await repo.datasets.list()).map((d) => d.id);
+    const ids = (await repo.datasets.list('default')).map((d) => d.id);
     expect(ids).toContain(outside);
     expect(ids).not.toContain(inside);
   });
 
   it('neither claims nor records an epoch of a trial whose study has ended', async () => {
     const datasetId = randomUUID();
-    await repo.datasets.create({ id: datasetId, name: 'd', kind: 'tabular', task: 'classification', target: 'y', rows: 1, summary: {}, preprocessing: {}, features: new Float32Array(1), labels: new Float32Array(1) });
-    const study = await repo.studies.create({ id: randomUUID(), name: 's', datasetId, config });
+    await repo.datasets.create({ projectId: 'default', id: datasetId, name: 'd', kind: 'tabular', task: 'classification', target: 'y', rows: 1, summary: {}, preprocessing: {}, features: new Float32Array(1), labels: new Float32Array(1) });
+    const study = await repo.studies.create({ id: randomUUID(), projectId: 'default', name: 's', datasetId, config });
     const [running, queued] = await Promise.all([0, 1].map((number) => repo.trials.create({ id: randomUUID(), studyId: study.id, number, family: 'mlp', params: { family: 'mlp' } })));
     expect((await repo.trials.start(running!.id, 'w1', 'cpu'))?.trial.attempts).toBe(1);
     const best = { value: 0.5, epoch: 1, metrics: { val_accuracy: 0.5 } };
@@ -80,8 +80,8 @@ describe.each(PROVIDERS)('repository on %s', (provider) => {
 
   it('lists a study\'s unfinished trials with its trial and failure counts, as the summaries do', async () => {
     const datasetId = randomUUID();
-    await repo.datasets.create({ id: datasetId, name: 'd', kind: 'tabular', task: 'classification', target: 'y', rows: 1, summary: {}, preprocessing: {}, features: new Float32Array(1), labels: new Float32Array(1) });
-    const study = await repo.studies.create({ id: randomUUID(), name: 's', datasetId, config });
+    await repo.datasets.create({ projectId: 'default', id: datasetId, name: 'd', kind: 'tabular', task: 'classification', target: 'y', rows: 1, summary: {}, preprocessing: {}, features: new Float32Array(1), labels: new Float32Array(1) });
+    const study = await repo.studies.create({ id: randomUUID(), projectId: 'default', name: 's', datasetId, config });
     expect(await repo.trials.unfinished(study.id)).toEqual({ trials: [], total: 0, failed: 0 });
     const rows = [0, 1, 2, 3, 4, 5].map((number) => ({ id: randomUUID(), studyId: study.id, number, family: 'mlp', params: { family: 'mlp', units: 8 * (number + 1), relu: number % 2 === 0 } }));
     const [t0, t1, t2, t3, t4] = (await repo.trials.createAll(rows))!;
@@ -105,8 +105,8 @@ describe.each(PROVIDERS)('repository on %s', (provider) => {
 
   it('creates each trial number once and records a result once', async () => {
     const datasetId = randomUUID();
-    await repo.datasets.create({ id: datasetId, name: 'd', kind: 'tabular', task: 'classification', target: 'y', rows: 1, summary: {}, preprocessing: {}, features: new Float32Array(1), labels: new Float32Array(1) });
-    const study = await repo.studies.create({ id: randomUUID(), name: 's', datasetId, config });
+    await repo.datasets.create({ projectId: 'default', id: datasetId, name: 'd', kind: 'tabular', task: 'classification', target: 'y', rows: 1, summary: {}, preprocessing: {}, features: new Float32Array(1), labels: new Float32Array(1) });
+    const study = await repo.studies.create({ id: randomUUID(), projectId: 'default', name: 's', datasetId, config });
     expect(study.config.seed).toBe(7);
     const t = await repo.trials.create({ id: randomUUID(), studyId: study.id, number: 0, family: 'mlp', params: { family: 'mlp', units: 8 } });
     expect(t).not.toBeNull();
@@ -139,20 +139,20 @@ describe.each(PROVIDERS)('repository on %s', (provider) => {
     await checkpointsContract(repo, study.id);
 
     const promote = (studyId: string) =>
-      repo.models.promoteStudy({ modelName: 'demo', studyId, trialId: t!.id, datasetId, family: 'mlp', metrics: { val_accuracy: 0.5 }, message: (v) => `promoted as v${v}` });
+      repo.models.promoteStudy({ projectId: 'default', modelName: 'demo', studyId, trialId: t!.id, datasetId, family: 'mlp', metrics: { val_accuracy: 0.5 }, message: (v) => `promoted as v${v}` });
     const v1 = (await promote(study.id))!;
     expect(v1.version).toBe(1);
     expect(await repo.studies.get(study.id)).toMatchObject({ state: 'completed', message: 'promoted as v1' });
     // Ending a study twice registers nothing more.
     expect(await promote(study.id)).toBeNull();
     // A study cancelled before it could be promoted is not promoted.
-    const other = await repo.studies.create({ id: randomUUID(), name: 's2', datasetId, config });
+    const other = await repo.studies.create({ id: randomUUID(), projectId: 'default', name: 's2', datasetId, config });
     expect(await repo.studies.transition(other.id, ['queued', 'running'], 'cancelled')).toBe(true);
     expect(await repo.studies.transition(other.id, ['queued', 'running'], 'completed')).toBe(false);
     expect(await promote(other.id)).toBeNull();
     expect(v1.aliases).toEqual(['champion']);
-    expect((await repo.models.byAlias('demo', 'champion'))?.id).toBe(v1.id);
-    expect(await repo.models.list()).toMatchObject([{ name: 'demo', versions: 1, aliases: { champion: 1 } }]);
+    expect((await repo.models.byAlias('default', 'demo', 'champion'))?.id).toBe(v1.id);
+    expect(await repo.models.list('default')).toMatchObject([{ name: 'demo', versions: 1, aliases: { champion: 1 } }]);
   });
 });
 

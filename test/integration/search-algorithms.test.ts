@@ -47,13 +47,13 @@ describe.each(PROVIDERS)('search algorithms on %s', (provider) => {
   };
 
   it('refuses a grid over a float, naming the parameter, before anything is stored', async () => {
-    const before = (await t.repo.studies.list()).length;
+    const before = (await t.repo.studies.list('default')).length;
     const res = await post({ algorithm: 'grid', families: ['mlp'] });
     expect(res.status).toBe(400);
     const body = (await res.json()) as { error: { message: string } } & Record<string, unknown>;
     expect(JSON.stringify(body)).toContain('search.space.mlp.dropout');
     expect(JSON.stringify(body)).toContain('is a continuous float; grid search needs categorical or int parameters (or a constant)');
-    expect((await t.repo.studies.list()).length).toBe(before);
+    expect((await t.repo.studies.list('default')).length).toBe(before);
   });
 
   it('refuses unknown and invalid options, naming search.options.<key>', async () => {

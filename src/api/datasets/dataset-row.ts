@@ -3,9 +3,10 @@ import type { PreparedDataset } from '../../data/index.ts';
 import type { NewDataset } from '../../storage/index.ts';
 
 /** The row a prepared dataset is stored as, under a new id: the one shape every upload path writes. */
-export function datasetRow(name: string, prepared: PreparedDataset): NewDataset {
+export function datasetRow(projectId: string, name: string, prepared: PreparedDataset): NewDataset {
   return {
     id: randomUUID(),
+    projectId,
     name,
     kind: prepared.kind,
     task: prepared.task,

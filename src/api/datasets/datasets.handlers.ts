@@ -1,8 +1,12 @@
 import { z } from 'zod';
-import { isZipArchive, mnistSampleCsv, prepareDataset, prepareImageZip, type PrepareInput } from '../../data/index.ts';
-import { NotFoundError, ValidationError } from '../../errors.ts';
-import type { DatasetRecord, Repository } from '../../storage/index.ts';
+import { isZipArchive, type PreparedDataset } from '../../data/index.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
+import type { Blame, Place, Preparer } from '../../preparation/index.ts';
+import type { DatasetRecord, NewDataset, Repository } from '../../storage/index.ts';
+import { pageOf } from '../paging.ts';
+import type { quotaChecks } from '../quotas.ts';
 import { datasetRow } from './dataset-row.ts';
+import { ReceivedFile } from './multipart.ts';
 
 export function datasetView(d: DatasetRecord) {
   return { id: d.id, name: d.name, kind: d.kind, task: d.task, target: d.target, rows: d.rows, summary: d.summary, createdAt: d.createdAt.toISOString() };
@@ -42,16 +46,30 @@ export interface UploadFields {
   seed?: string;
 }
 
-export function datasetHandlers(repo: Repository) {
-  async function store(name: string, input: PrepareInput): Promise<DatasetRecord> {
-    // Everything is parsed and checked before the single write, so bad input leaves nothing behind.
-    return repo.datasets.create(datasetRow(name, prepareDataset(input)));
+/** `preparer` parses and encodes uploads in its threads, so no upload blocks the event loop. */
+export function datasetHandlers(repo: Repository, quotas: ReturnType<typeof quotaChecks>, preparer: Preparer) {
+  /** Everything is parsed and checked before the single write, so bad input leaves nothing behind. */
+  async function write(row: NewDataset, blame: Blame, place?: Place): Promise<DatasetRecord> {
+    await quotas.dataset(row.projectId, row.features.byteLength + row.labels.byteLength);
+    // A big dataset's write blocks for seconds too, so a pool that can write does it in a thread.
+    return preparer.store ? preparer.store(row, { blame, place }) : repo.datasets.create(row);
+  }
+  async function load(projectId: string, id: string): Promise<DatasetRecord> {
+    const d = await repo.datasets.get(id);
+    // Another project's dataset is answered exactly like a missing one.
+    if (!d || d.projectId !== projectId) throw new NotFoundError('dataset', id);
+    return d;
   }
 
   return {
-    async upload(form: UploadFields) {
+    async upload(projectId: string, form: UploadFields) {
       if (!(form.file instanceof File)) throw new ValidationError('file', typeof form.file === 'string' ? form.file : undefined, 'must be a file (CSV, JSONL, or a zip of images) sent as a multipart file field');
-      const bytes = new Uint8Array(await form.file.arrayBuffer());
+      // Read by the streaming multipart reader (a place in the pool held); another File only in tests that bypass it.
+      const place = form.file instanceof ReceivedFile ? form.file.place : undefined;
+      const bytes = form.file instanceof ReceivedFile ? form.file.content : new Uint8Array(await form.file.arrayBuffer());
+      const blame = { field: 'file', value: form.file.name };
+      // The upload's bytes move to the thread rather than being copied; they are not read here again.
+      const run = (job: Parameters<Preparer['run']>[0]): Promise<PreparedDataset> => preparer.run(job, { blame, place, transfer: [bytes.buffer as ArrayBuffer] });
       const seed = parseNumber('seed', form.seed, z.number().int().min(0).max(2 ** 31 - 1)) ?? 0;
       const validationFraction = parseNumber('validationFraction', form.validationFraction, z.number().min(0.05).max(0.5));
       if (isZipArchive(bytes) || /\.zip$/i.test(form.file.name)) {
@@ -61,13 +79,15 @@ export function datasetHandlers(repo: Repository) {
         for (const field of ['textField', 'sequenceField', 'timeColumn'] as const) {
           if (form[field] !== undefined) throw new ValidationError(field, form[field], 'does not apply to an image zip');
         }
-        const prepared = prepareImageZip(bytes, { shape: parseShape(form.shape), seed, validationFraction, target: form.target, task: form.task, fileName: form.file.name });
+        const options = { shape: parseShape(form.shape), seed, validationFraction, target: form.target, task: form.task, fileName: form.file.name };
+        const prepared = await run({ type: 'image-zip', bytes, options });
         // Parsed and checked in full above: the single write below is all or nothing.
-        return datasetView(await repo.datasets.create(datasetRow(form.name, prepared)));
+        return datasetView(await write(datasetRow(projectId, form.name, prepared), blame, place));
       }
-      return datasetView(
-        await store(form.name, {
-          csv: new TextDecoder().decode(bytes),
+      const prepared = await run({
+        type: 'table',
+        bytes,
+        input: {
           kind: form.kind,
           target: form.target,
           task: form.task,
@@ -77,22 +97,37 @@ export function datasetHandlers(repo: Repository) {
           timeColumn: form.timeColumn,
           seed,
           validationFraction,
-        }),
-      );
+        },
+      });
+      // Parsed and checked in full in the thread: the single write below is all or nothing.
+      return datasetView(await write(datasetRow(projectId, form.name, prepared), blame, place));
     },
-    async mnist(body: { name?: string; count?: number; seed?: number; validationFraction?: number }) {
+    async mnist(projectId: string, body: { name?: string; count?: number; seed?: number; validationFraction?: number }) {
       const seed = body.seed ?? 0;
       const count = body.count ?? 2000;
-      const csv = mnistSampleCsv(count, seed);
-      return datasetView(await store(body.name ?? `mnist-${count}`, { csv, kind: 'image', target: 'label', task: 'classification', shape: [28, 28, 1], seed, validationFraction: body.validationFraction }));
+      const job = { type: 'mnist' as const, count, seed, ...(body.validationFraction === undefined ? {} : { validationFraction: body.validationFraction }) };
+      const blame = { field: 'count', value: count };
+      const place = preparer.hold();
+      try {
+        const prepared = await preparer.run(job, { blame, place });
+        return datasetView(await write(datasetRow(projectId, body.name ?? `mnist-${count}`, prepared), blame, place));
+      } finally {
+        place.release();
+      }
     },
-    async list() {
-      return { datasets: (await repo.datasets.list()).map(datasetView) };
+    async list(projectId: string, limit: number, before?: { createdAt: string; id: string }) {
+      const rows = await repo.datasets.list(projectId, { limit: limit + 1, ...(before ? { before: { createdAt: new Date(before.createdAt), id: before.id } } : {}) });
+      const page = pageOf(rows, limit, (d) => ({ createdAt: d.createdAt.toISOString(), id: d.id }));
+      return { datasets: page.items.map(datasetView), nextCursor: page.nextCursor };
     },
-    async get(id: string) {
-      const d = await repo.datasets.get(id);
-      if (!d) throw new NotFoundError('dataset', id);
-      return datasetView(d);
+    async get(projectId: string, id: string) {
+      return datasetView(await load(projectId, id));
+    },
+    async delete(projectId: string, id: string) {
+      await load(projectId, id);
+      const result = await repo.datasets.delete(id);
+      if (result === 'missing') throw new NotFoundError('dataset', id);
+      if (result !== 'deleted') throw new ConflictError(`dataset '${id}' is used by studies ${result.studies.join(', ')}; delete them first (a model version's study must outlive its version)`);
     },
   };
 }

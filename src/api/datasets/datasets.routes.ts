@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { pageQuery } from '../paging.ts';
 
 const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) }).openapi('Error');
 
@@ -73,8 +74,21 @@ export const mnistSample = createRoute({
 export const list = createRoute({
   method: 'get',
   path: '/v1/datasets',
-  summary: 'List datasets',
-  responses: { 200: { description: 'Datasets, newest first', content: { 'application/json': { schema: z.object({ datasets: z.array(datasetSchema) }) } } } },
+  summary: "List the project's datasets, newest first",
+  request: { query: pageQuery },
+  responses: { 200: { description: 'Datasets, newest first', content: { 'application/json': { schema: z.object({ datasets: z.array(datasetSchema), nextCursor: z.string().nullable() }) } } } },
+});
+
+export const remove = createRoute({
+  method: 'delete',
+  path: '/v1/datasets/{id}',
+  summary: 'Delete a dataset no study uses',
+  request: { params: z.object({ id: z.string().max(200) }) },
+  responses: {
+    204: { description: 'Deleted' },
+    404: { description: 'No such dataset', content: { 'application/json': { schema: errorSchema } } },
+    409: { description: 'Studies use it; they are named', content: { 'application/json': { schema: errorSchema } } },
+  },
 });
 
 export const get = createRoute({

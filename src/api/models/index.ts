@@ -1,46 +1,69 @@
-import type { OpenAPIHono } from '@hono/zod-openapi';
-import { NotFoundError } from '../../errors.ts';
+import { z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { ConflictError, NotFoundError } from '../../errors.ts';
 import { CHAMPION, type ModelVersionRecord, type Repository } from '../../storage/index.ts';
 import type { Predictor } from '../../serving/predictor.ts';
+import { principalOf } from '../auth.ts';
+import { decodeCursor, DEFAULT_PAGE, pageOf } from '../paging.ts';
 import * as routes from './models.routes.ts';
 
-function modelView(name: string, versions: ModelVersionRecord[]) {
+function versionView(v: ModelVersionRecord) {
+  return { version: v.version, family: v.family, metrics: v.metrics, studyId: v.studyId, trialId: v.trialId, datasetId: v.datasetId, aliases: v.aliases, createdAt: v.createdAt.toISOString() };
+}
+
+function modelView(name: string, versions: ModelVersionRecord[], limit: number, after?: number) {
   const aliases: Record<string, number> = {};
   for (const v of versions) for (const a of v.aliases) aliases[a] = v.version;
-  return {
-    name,
-    aliases,
-    versions: versions.map((v) => ({ version: v.version, family: v.family, metrics: v.metrics, studyId: v.studyId, trialId: v.trialId, datasetId: v.datasetId, aliases: v.aliases, createdAt: v.createdAt.toISOString() })),
-  };
+  const page = pageOf(versions.filter((v) => after === undefined || v.version > after), limit, (v) => v.version);
+  return { name, aliases, versions: page.items.map(versionView), nextCursor: page.nextCursor };
 }
 
 export function registerModels(app: OpenAPIHono, deps: { repo: Repository; predictor: Predictor }): void {
   const { repo, predictor } = deps;
-  const versionsOf = async (name: string) => {
-    const versions = await repo.models.versions(name);
+  const project = (c: Context) => principalOf(c).projectId;
+  // Names are per project: another project's model of the same name is a different model, and invisible here.
+  const versionsOf = async (projectId: string, name: string) => {
+    const versions = await repo.models.versions(projectId, name);
     if (versions.length === 0) throw new NotFoundError('model', name);
     return versions;
   };
 
   app.openapi(routes.list, async (c) => {
-    const models = await repo.models.list();
-    return c.json({ models: models.map((m) => ({ ...m, updatedAt: m.updatedAt.toISOString() })) }, 200);
+    const { limit = DEFAULT_PAGE, cursor } = c.req.valid('query');
+    const after = decodeCursor(cursor, z.string().max(200));
+    const models = await repo.models.list(project(c), { limit: limit + 1, ...(after !== undefined ? { after } : {}) });
+    const page = pageOf(models, limit, (m) => m.name);
+    return c.json({ models: page.items.map((m) => ({ ...m, updatedAt: m.updatedAt.toISOString() })), nextCursor: page.nextCursor }, 200);
   });
   app.openapi(routes.get, async (c) => {
     const { name } = c.req.valid('param');
-    return c.json(modelView(name, await versionsOf(name)), 200);
+    const { limit = DEFAULT_PAGE, cursor } = c.req.valid('query');
+    return c.json(modelView(name, await versionsOf(project(c), name), limit, decodeCursor(cursor, z.number().int().min(0))), 200);
   });
   app.openapi(routes.promote, async (c) => {
     const { name } = c.req.valid('param');
     const { version, alias } = c.req.valid('json');
-    await versionsOf(name);
-    const target = await repo.models.version(name, version);
+    const projectId = project(c);
+    await versionsOf(projectId, name);
+    const target = await repo.models.version(projectId, name, version);
     if (!target) throw new NotFoundError(`version ${version} of model`, name);
-    await repo.models.setAlias(name, alias ?? CHAMPION, target.id);
-    return c.json(modelView(name, await versionsOf(name)), 200);
+    await repo.models.setAlias(projectId, name, alias ?? CHAMPION, target.id);
+    return c.json(modelView(name, await versionsOf(projectId, name), DEFAULT_PAGE), 200);
+  });
+  app.openapi(routes.removeAlias, async (c) => {
+    const { name, alias } = c.req.valid('param');
+    if (!(await repo.models.deleteAlias(project(c), name, alias))) throw new NotFoundError(`alias '${alias}' of model`, name);
+    return c.body(null, 204);
+  });
+  app.openapi(routes.removeVersion, async (c) => {
+    const { name, version } = c.req.valid('param');
+    const result = await repo.models.deleteVersion(project(c), name, version);
+    if (result === 'missing') throw new NotFoundError(`version ${version} of model`, name);
+    if (result !== 'deleted') throw new ConflictError(`${name} v${version} is what ${result.aliases.map((a) => `'${a}'`).join(', ')} ${result.aliases.length === 1 ? 'points' : 'point'} to; move or delete the alias first`);
+    return c.body(null, 204);
   });
   app.openapi(routes.predict, async (c) => {
     const { name } = c.req.valid('param');
-    return c.json(await predictor.predict(name, c.req.valid('json').instances, c.req.valid('query').alias), 200);
+    return c.json(await predictor.predict(project(c), name, c.req.valid('json').instances, c.req.valid('query').alias), 200);
   });
 }

@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { modelNameSchema } from '../../schemas.ts';
 import { errorSchema } from '../datasets/datasets.routes.ts';
+import { pageQuery } from '../paging.ts';
 
 const versionSchema = z.object({
   version: z.number().int(),
@@ -14,7 +15,7 @@ const versionSchema = z.object({
 });
 
 export const modelSchema = z
-  .object({ name: z.string(), aliases: z.record(z.string(), z.number().int()), versions: z.array(versionSchema) })
+  .object({ name: z.string(), aliases: z.record(z.string(), z.number().int()), versions: z.array(versionSchema), nextCursor: z.string().nullable() })
   .openapi('Model');
 
 const nameParam = z.object({ name: z.string() });
@@ -23,11 +24,12 @@ const notFound = { description: 'No such model', content: { 'application/json': 
 export const list = createRoute({
   method: 'get',
   path: '/v1/models',
-  summary: 'List models with their version counts and aliases',
+  summary: "List the project's models with their version counts and aliases, by name",
+  request: { query: pageQuery },
   responses: {
     200: {
       description: 'Models',
-      content: { 'application/json': { schema: z.object({ models: z.array(z.object({ name: z.string(), versions: z.number().int(), latestVersion: z.number().int(), aliases: z.record(z.string(), z.number().int()), updatedAt: z.string() })) }) } },
+      content: { 'application/json': { schema: z.object({ models: z.array(z.object({ name: z.string(), versions: z.number().int(), latestVersion: z.number().int(), aliases: z.record(z.string(), z.number().int()), updatedAt: z.string() })), nextCursor: z.string().nullable() }) } },
     },
   },
 });
@@ -35,8 +37,8 @@ export const list = createRoute({
 export const get = createRoute({
   method: 'get',
   path: '/v1/models/{name}',
-  summary: 'A model: its versions, metrics and aliases',
-  request: { params: nameParam },
+  summary: 'A model: its versions (a page at a time), metrics and aliases',
+  request: { params: nameParam, query: pageQuery },
   responses: { 200: { description: 'The model', content: { 'application/json': { schema: modelSchema } } }, 404: notFound },
 });
 
@@ -78,5 +80,25 @@ export const predict = createRoute({
       content: { 'application/json': { schema: z.object({ predictions: z.array(z.unknown()), model: z.object({ name: z.string(), version: z.number().int(), alias: z.string() }) }) } },
     },
     404: notFound,
+  },
+});
+
+export const removeAlias = createRoute({
+  method: 'delete',
+  path: '/v1/models/{name}/aliases/{alias}',
+  summary: 'Delete an alias; predict through it answers 404 afterwards',
+  request: { params: z.object({ name: z.string(), alias: z.string() }) },
+  responses: { 204: { description: 'Deleted' }, 404: notFound },
+});
+
+export const removeVersion = createRoute({
+  method: 'delete',
+  path: '/v1/models/{name}/versions/{version}',
+  summary: 'Delete a version no alias points to',
+  request: { params: z.object({ name: z.string(), version: z.coerce.number().int().min(1).max(2 ** 31 - 1) }) },
+  responses: {
+    204: { description: 'Deleted' },
+    404: notFound,
+    409: { description: 'An alias points to it; the aliases are named', content: { 'application/json': { schema: errorSchema } } },
   },
 });

@@ -9,9 +9,11 @@ import type { StudyConfig } from '../../schemas.ts';
 import { baselineOf, studySpec, trainingData } from '../../data/index.ts';
 import { buildSpace, createSampler, familiesFor } from '../../search/index.ts';
 import { parseScheduling } from '../../search/schedulers/index.ts';
-import { checkSpaceBuildable } from '../../workers/training/index.ts';
+import { checkModelSize, checkSpaceBuildable, DEFAULT_MAX_MODEL_PARAMS } from '../../workers/training/index.ts';
 import { ACTIVE_STUDY_STATES, type Repository, type StudyRecord, type TrialRecord } from '../../storage/index.ts';
 import type { createStudyBody } from './studies.routes.ts';
+import { pageOf } from '../paging.ts';
+import type { quotaChecks } from '../quotas.ts';
 
 type CreateBody = z.infer<typeof createStudyBody>;
 
@@ -41,7 +43,7 @@ function slug(name: string): string {
   return s || 'model';
 }
 
-export function studyHandlers(deps: { repo: Repository; coordinator: Coordinator; log: Logger }) {
+export function studyHandlers(deps: { repo: Repository; coordinator: Coordinator; log: Logger; maxModelParams?: number; quotas: ReturnType<typeof quotaChecks> }) {
   const { repo, coordinator } = deps;
 
   /** The study's trials ranked, best first, as full records for the first `limit`; the rest are read as values only. */
@@ -58,7 +60,7 @@ export function studyHandlers(deps: { repo: Repository; coordinator: Coordinator
   async function view(study: StudyRecord) {
     const { counts, top } = await ranked(study, 1);
     const best = top[0];
-    const version = study.state === 'completed' ? (await repo.models.versions(study.promoteTo)).find((v) => v.studyId === study.id) : undefined;
+    const version = study.state === 'completed' ? await repo.models.ofStudy(study.id) : null;
     return {
       id: study.id, name: study.name, datasetId: study.datasetId, state: study.state, message: study.message, config: study.config,
       counts, best: best ? trialView(best) : null, model: version ? { name: version.modelName, version: version.version } : null,
@@ -66,17 +68,18 @@ export function studyHandlers(deps: { repo: Repository; coordinator: Coordinator
     };
   }
 
-  async function load(id: string): Promise<StudyRecord> {
+  async function load(projectId: string, id: string): Promise<StudyRecord> {
     const study = await repo.studies.get(id);
-    if (!study) throw new NotFoundError('study', id);
+    // Another project's study is answered exactly like a missing one.
+    if (!study || study.projectId !== projectId) throw new NotFoundError('study', id);
     return study;
   }
 
   return {
     view,
-    async create(body: CreateBody) {
+    async create(projectId: string, body: CreateBody) {
       const dataset = await repo.datasets.get(body.datasetId);
-      if (!dataset) throw new ValidationError('datasetId', body.datasetId, 'does not name an existing dataset (see GET /v1/datasets)');
+      if (!dataset || dataset.projectId !== projectId) throw new ValidationError('datasetId', body.datasetId, 'does not name an existing dataset (see GET /v1/datasets)');
       const forecast = { window: body.window, horizon: body.horizon };
       const spec = studySpec(dataset.preprocessing, forecast);
       const allowed = METRICS_FOR[spec.task];
@@ -92,6 +95,7 @@ export function studyHandlers(deps: { repo: Repository; coordinator: Coordinator
       sampler.checkSpace?.(space);
       const scheduling = parseScheduling(body.search, body.budget.maxEpochs);
       checkSpaceBuildable(space, spec);
+      checkModelSize(space, spec, deps.maxModelParams ?? DEFAULT_MAX_MODEL_PARAMS);
       const blobs = await repo.datasets.data(dataset.id);
       if (!blobs) throw new NotFoundError('dataset', dataset.id);
       const config: StudyConfig = {
@@ -103,41 +107,58 @@ export function studyHandlers(deps: { repo: Repository; coordinator: Coordinator
         promoteTo: body.promoteTo ?? slug(body.name),
         baseline: baselineOf(trainingData(dataset, blobs, forecast)),
         device: body.device,
+        promotion: body.promotion,
       };
       if (body.window !== undefined) config.window = body.window;
       if (body.horizon !== undefined) config.horizon = body.horizon;
-      const study = await repo.studies.create({ id: randomUUID(), name: body.name, datasetId: dataset.id, config });
+      await deps.quotas.study(projectId, body.budget.parallelism);
+      const study = await repo.studies.create({ id: randomUUID(), projectId, name: body.name, datasetId: dataset.id, config });
       // The first trials are created now; if Redis is briefly away the coordinator's sweep enqueues them later.
       await coordinator.tick(study.id).catch((err) => deps.log.warn('first tick failed; the sweep will retry', { studyId: study.id, error: errorMessage(err) }));
       return view((await repo.studies.get(study.id)) ?? study);
     },
-    async list() {
-      return { studies: await Promise.all((await repo.studies.list()).map(view)) };
+    async list(projectId: string, limit: number, before?: { createdAt: string; id: string }) {
+      const rows = await repo.studies.list(projectId, { limit: limit + 1, ...(before ? { before: { createdAt: new Date(before.createdAt), id: before.id } } : {}) });
+      const page = pageOf(rows, limit, (st) => ({ createdAt: st.createdAt.toISOString(), id: st.id }));
+      return { studies: await Promise.all(page.items.map(view)), nextCursor: page.nextCursor };
     },
-    async get(id: string) {
-      return view(await load(id));
+    async get(projectId: string, id: string) {
+      return view(await load(projectId, id));
     },
-    async leaderboard(id: string, limit = 100) {
-      const study = await load(id);
+    async leaderboard(projectId: string, id: string, limit = 100) {
+      const study = await load(projectId, id);
       // Completed trials by their result, running ones by their best epoch so far; failed and cancelled ones are not ranked.
       const { top } = await ranked(study, limit);
       return { trials: top.map((t, i) => ({ rank: i + 1, ...trialView(t) })) };
     },
-    async trials(id: string) {
-      await load(id);
-      return { trials: (await repo.trials.list(id)).map(trialView) };
+    async trials(projectId: string, id: string, limit: number, afterNumber?: number) {
+      await load(projectId, id);
+      const page = pageOf(await repo.trials.page(id, limit + 1, afterNumber), limit, (t) => t.number);
+      return { trials: page.items.map(trialView), nextCursor: page.nextCursor };
     },
-    async trial(id: string, trialId: string) {
+    async trial(projectId: string, id: string, trialId: string) {
+      await load(projectId, id);
       const trial = await repo.trials.get(trialId);
       if (!trial || trial.studyId !== id) throw new NotFoundError('trial', trialId);
       const curve = await repo.trials.curve(trialId);
       return { ...trialView(trial), curve: curve.map((e) => ({ epoch: e.epoch, attempt: e.attempt, metrics: e.metrics })) };
     },
-    async cancel(id: string) {
-      const study = await load(id);
+    async cancel(projectId: string, id: string) {
+      const study = await load(projectId, id);
       if (!ACTIVE_STUDY_STATES.includes(study.state)) throw new ConflictError(`study '${id}' has already ended (state ${study.state})`);
       await coordinator.cancel(id);
-      return view(await load(id));
+      return view(await load(projectId, id));
+    },
+    /** Cancels an active study first (its running trials stop and their late writes are refused), then deletes it with its trials. */
+    async delete(projectId: string, id: string) {
+      const study = await load(projectId, id);
+      if (ACTIVE_STUDY_STATES.includes(study.state)) await coordinator.cancel(id);
+      const result = await repo.studies.delete(id);
+      if (result === 'missing') throw new NotFoundError('study', id);
+      if (result === 'active') throw new ConflictError(`study '${id}' is still ending; try again in a moment`);
+      if (result !== 'deleted') {
+        throw new ConflictError(`study '${id}' registered ${result.modelName} v${result.version}, whose weights it holds; delete that version first (DELETE /v1/models/${result.modelName}/versions/${result.version})`);
+      }
     },
   };
 }

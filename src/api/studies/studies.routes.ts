@@ -2,6 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { HEAVY_FAMILIES } from '../../domain.ts';
 import { studyConfigSchema } from '../../schemas.ts';
 import { errorSchema } from '../datasets/datasets.routes.ts';
+import { pageQuery } from '../paging.ts';
 
 export const createStudyBody = studyConfigSchema
   .extend({
@@ -13,6 +14,13 @@ export const createStudyBody = studyConfigSchema
       description:
         `Which workers run the trials. 'auto': heavy families (${HEAVY_FAMILIES.join(', ')}) on GPU workers while one is alive, the rest on CPU workers. ` +
         "'cpu': every trial on CPU workers. 'gpu': every trial on GPU workers, waiting on the GPU queue while none is alive.",
+    }),
+    promotion: studyConfigSchema.shape.promotion.meta({
+      description:
+        "Whether the study's best trial, always registered as the next version of the model named by promoteTo, also takes the model's 'champion' alias (what predict serves by default). " +
+        "'if-better' (default): only when it beats both the study's baseline (majority class, training mean or last value, scored when the study was created) and the current champion " +
+        "on the study's validation rows (the champion is scored on them when it was trained on other data); otherwise the study's message says why, with both numbers. " +
+        "'always': whatever its score. 'never': the alias is moved by hand.",
     }),
   })
   .strict()
@@ -26,6 +34,7 @@ export const createStudyBody = studyConfigSchema
       earlyStopping: { patience: 3, minDelta: 0.001 },
       seed: 42,
       device: 'auto',
+      promotion: 'if-better',
     },
   });
 
@@ -84,8 +93,9 @@ export const create = createRoute({
 export const list = createRoute({
   method: 'get',
   path: '/v1/studies',
-  summary: 'List studies, newest first',
-  responses: { 200: { description: 'Studies', content: { 'application/json': { schema: z.object({ studies: z.array(studySchema) }) } } } },
+  summary: "List the project's studies, newest first",
+  request: { query: pageQuery },
+  responses: { 200: { description: 'Studies', content: { 'application/json': { schema: z.object({ studies: z.array(studySchema), nextCursor: z.string().nullable() }) } } } },
 });
 
 export const get = createRoute({
@@ -107,9 +117,9 @@ export const leaderboard = createRoute({
 export const trials = createRoute({
   method: 'get',
   path: '/v1/studies/{id}/trials',
-  summary: 'Every trial of a study in creation order',
-  request: { params: idParam },
-  responses: { 200: { description: 'Trials', content: { 'application/json': { schema: z.object({ trials: z.array(trialSummary) }) } } }, 404: notFound },
+  summary: 'Trials of a study in creation order, a page at a time',
+  request: { params: idParam, query: pageQuery },
+  responses: { 200: { description: 'Trials', content: { 'application/json': { schema: z.object({ trials: z.array(trialSummary), nextCursor: z.string().nullable() }) } } }, 404: notFound },
 });
 
 export const trial = createRoute({
@@ -135,5 +145,17 @@ export const cancel = createRoute({
     200: { description: 'The study', content: { 'application/json': { schema: studySchema } } },
     404: notFound,
     409: { description: 'The study has already ended', content: { 'application/json': { schema: errorSchema } } },
+  },
+});
+
+export const remove = createRoute({
+  method: 'delete',
+  path: '/v1/studies/{id}',
+  summary: 'Delete a study and its trials (an active one is cancelled first)',
+  request: { params: idParam },
+  responses: {
+    204: { description: 'Deleted' },
+    404: notFound,
+    409: { description: 'A model version it registered still exists; it is named', content: { 'application/json': { schema: errorSchema } } },
   },
 });

@@ -1,0 +1,25 @@
+import type { MiddlewareHandler } from 'hono';
+import { ForbiddenError } from '../errors.ts';
+
+const FORM_TYPES = /^\s*(application\/x-www-form-urlencoded|multipart\/form-data|text\/plain)/i;
+
+/**
+ * Refuses a state-changing form post that a browser sends from a page of another origin: the
+ * one request a cross-site page can make without the browser asking the api first. Browsers
+ * always send Origin on such posts; curl and SDKs send none and are not affected (hono's csrf
+ * middleware refuses those too, which would break every command-line upload).
+ */
+export function crossSiteForms(allowed: readonly string[]): MiddlewareHandler {
+  return async (c, next) => {
+    if (c.req.method === 'GET' || c.req.method === 'HEAD' || c.req.method === 'OPTIONS') return next();
+    if (!FORM_TYPES.test(c.req.header('content-type') ?? 'text/plain')) return next();
+    const origin = c.req.header('origin');
+    const site = c.req.header('sec-fetch-site');
+    const foreignOrigin = origin !== undefined && origin !== new URL(c.req.url).origin && !allowed.includes(origin);
+    const foreignSite = (site === 'cross-site' || site === 'same-site') && (origin === undefined || !allowed.includes(origin));
+    if (foreignOrigin || foreignSite) {
+      throw new ForbiddenError(`a form post from ${origin ?? 'another site'} is refused; add its origin to CORS_ORIGINS to allow it`);
+    }
+    return next();
+  };
+}
