@@ -67,7 +67,6 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   app.use('*', crossSiteForms(origins));
 
   const limits = createRateLimits({ redis: deps.queues.connection, prefix: deps.prefix, perMinute: deps.rateLimitPerMinute });
-  app.use('*', limits.guard);
   app.use('*', authenticate({ repo: deps.repo, onFailure: limits.recordFailure }));
   app.use('*', limits.limit);
 

@@ -11,7 +11,7 @@ export interface RateLimitOptions {
   prefix: string;
   /** Points a key (or, in an open deployment, an address) may spend per minute; a request costs 1, an upload or a new study 10. @defaultValue 600 */
   perMinute?: number;
-  /** Failed authentications an address may make per minute before it is refused without a database read. @defaultValue 30 */
+  /** Failed authentications an address may make per minute; past that they are answered 429. @defaultValue 30 */
   failuresPerMinute?: number;
 }
 
@@ -51,21 +51,13 @@ function refused(res: unknown, what: string): never {
 }
 
 /**
- * Per-key rate limits in Redis, shared by every api replica. `failures` guards the
- * authentication step itself: an address that keeps presenting bad keys is refused early.
+ * Per-key rate limits in Redis, shared by every api replica, and a limit on the failed
+ * authentications of an address.
  */
 export function createRateLimits(o: RateLimitOptions) {
   const perMinute = o.perMinute ?? 600;
   const requests = limiter({ redis: o.redis, prefix: `${o.prefix}:rl:req`, points: perMinute });
   const failures = limiter({ redis: o.redis, prefix: `${o.prefix}:rl:auth`, points: o.failuresPerMinute ?? 30 });
-
-  /** Before authentication: refuses an address that has failed too often. */
-  const guard: MiddlewareHandler = async (c, next) => {
-    if (permissionFor(c.req.method, c.req.path) === null) return next();
-    const state = await failures.get(clientAddress(c)).catch(() => null);
-    if (state && state.remainingPoints <= 0) refused(state, 'too many requests with invalid API keys from this address');
-    return next();
-  };
 
   /** After authentication: spends the request's cost from its key's budget. */
   const limit: MiddlewareHandler = async (c, next) => {
@@ -78,9 +70,15 @@ export function createRateLimits(o: RateLimitOptions) {
     return next();
   };
 
+  /**
+   * Counts a failed authentication of an address; past the limit the answer is 429, not 401.
+   * Only failing requests are counted, so a good key behind the same address is never refused for them.
+   */
   const recordFailure = async (c: Context) => {
-    await failures.consume(clientAddress(c)).catch(() => undefined);
+    await failures.consume(clientAddress(c)).catch((r: unknown) => {
+      if (r instanceof RateLimiterRes) refused(r, 'too many requests with invalid API keys from this address');
+    });
   };
 
-  return { guard, limit, recordFailure };
+  return { limit, recordFailure };
 }
