@@ -10,7 +10,6 @@ import { prepareDataset } from '../../src/data/index.ts';
 import { ServiceBusyError } from '../../src/errors.ts';
 import { createLogger } from '../../src/log.ts';
 import { openQueues, type Queues } from '../../src/queue/index.ts';
-import type { StudyConfig } from '../../src/schemas.ts';
 import { Predictor } from '../../src/serving/predictor.ts';
 import { createRepository, type Repository } from '../../src/storage/index.ts';
 import {
@@ -26,6 +25,7 @@ import {
   TrialFailure,
 } from '../../src/workers/training/index.ts';
 import { freshDatabase, PROVIDERS, REDIS_URL, type TestDatabase } from '../helpers/databases.ts';
+import { wineConfig, wineParams, wineRow } from '../helpers/wine.ts';
 
 describe('backendFaultOf', () => {
   it('calls a wasm trap fatal, an allocation failure a fault for the probe to judge, and anything else ordinary', () => {
@@ -42,17 +42,9 @@ describe('backendFaultOf', () => {
   });
 });
 
-const config: StudyConfig = {
-  objective: { metric: 'val_loss', direction: 'minimize' },
-  budget: { maxTrials: 1, maxEpochs: 1, parallelism: 1, trialTimeoutSeconds: 3600, maxRetries: 2 },
-  search: { algorithm: 'random', families: ['mlp'], space: {} },
-  earlyStopping: { patience: 1, minDelta: 0 },
-  seed: 1,
-  promoteTo: 'wine',
-  device: 'auto',
-};
-const params = { family: 'mlp', layers: 1, units: 8, activation: 'relu', dropout: 0, batchNorm: false, learningRate: 0.01, batchSize: 16, optimizer: 'adam' };
-const rows = [{ alcohol: 13.2, malic_acid: 1.78, ash: 2.14, alcalinity_of_ash: 11.2, magnesium: 100, total_phenols: 2.65, flavanoids: 2.76, nonflavanoid_phenols: 0.26, proanthocyanins: 1.28, color_intensity: 4.38, hue: 1.05, od280_od315: 3.4, proline: 1050 }];
+const config = wineConfig;
+const params = wineParams;
+const rows = [wineRow];
 
 /**
  * Poisons this process's wasm backend for real, as the issue's 32×8192 MLP did when training ran

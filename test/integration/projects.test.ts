@@ -1,26 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKey } from '../../src/auth/manage.ts';
-import type { StudyConfig } from '../../src/schemas.ts';
-import { buildModel, disposeModel, selectBackend, serializeModel } from '../../src/workers/training/index.ts';
+import { selectBackend } from '../../src/workers/training/index.ts';
 import { startTestApp, uploadForm, type TestApp } from '../helpers/app.ts';
 import { PROVIDERS } from '../helpers/databases.ts';
+import { registerWineVersion, wineRow as row } from '../helpers/wine.ts';
 
 const wine = readFileSync(join(import.meta.dirname, '../fixtures/wine.csv'), 'utf8');
-const config: StudyConfig = {
-  objective: { metric: 'val_loss', direction: 'minimize' },
-  budget: { maxTrials: 1, maxEpochs: 1, parallelism: 1, trialTimeoutSeconds: 3600, maxRetries: 2 },
-  search: { algorithm: 'random', families: ['mlp'], space: {} },
-  earlyStopping: { patience: 1, minDelta: 0 },
-  seed: 1,
-  promoteTo: 'wine',
-  device: 'auto',
-};
-const params = { family: 'mlp', layers: 1, units: 8, activation: 'relu', dropout: 0, batchNorm: false, learningRate: 0.01, batchSize: 16, optimizer: 'adam' };
-const row = { alcohol: 13.2, malic_acid: 1.78, ash: 2.14, alcalinity_of_ash: 11.2, magnesium: 100, total_phenols: 2.65, flavanoids: 2.76, nonflavanoid_phenols: 0.26, proanthocyanins: 1.28, color_intensity: 4.38, hue: 1.05, od280_od315: 3.4, proline: 1050 };
-
 /**
  * Two projects and four keys walk every route: no key reads or changes anything of the other
  * project (404, as for what does not exist), and each role does only what it may.
@@ -35,18 +22,7 @@ describe.each(PROVIDERS)('projects and keys (%s)', (provider) => {
   const json = (key: keyof typeof keys | null, method: string, path: string, body: unknown = {}) =>
     call(key, path, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
-  /** Registers a seeded, untrained model as the next version of `name` in a project. */
-  async function version(projectId: string, datasetId: string, name: string, seed: number) {
-    const study = await t.repo.studies.create({ id: randomUUID(), projectId, name, datasetId, config: { ...config, promoteTo: name } });
-    const trial = (await t.repo.trials.create({ id: randomUUID(), studyId: study.id, number: 0, family: 'mlp', params }))!;
-    await t.repo.trials.start(trial.id, 'test', 'cpu');
-    const model = buildModel('mlp', params, { kind: 'tabular', task: 'classification', inputShape: [13], outputs: 3 }, seed);
-    const artifact = await serializeModel(model);
-    disposeModel(model);
-    await t.repo.trials.complete(trial.id, 1, { value: 1, metrics: { val_loss: 1 }, epochs: 1, bestEpoch: 1, durationMs: 1, artifact });
-    await t.repo.models.promoteStudy({ projectId, modelName: name, studyId: study.id, trialId: trial.id, datasetId, family: 'mlp', metrics: { val_loss: 1 }, message: () => 'done' });
-    return { studyId: study.id, trialId: trial.id };
-  }
+  const version = (projectId: string, datasetId: string, name: string, seed: number) => registerWineVersion(t.repo, { projectId, datasetId, name, seed });
 
   beforeAll(async () => {
     await selectBackend('cpu');
