@@ -30,13 +30,10 @@ export function principalOf(c: Context): Principal {
   return p;
 }
 
-function presentedKey(c: Context): string | undefined {
+/** The presented key; null when an Authorization header is there but not "Bearer <key>". */
+function presentedKey(c: Context): string | null | undefined {
   const header = c.req.header('authorization');
-  if (header !== undefined) {
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!m) throw new UnauthorizedError('the Authorization header must be "Bearer <key>"');
-    return m[1];
-  }
+  if (header !== undefined) return /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] ?? null;
   return c.req.header('x-api-key');
 }
 
@@ -76,6 +73,8 @@ export function authenticate(opts: AuthOptions): MiddlewareHandler {
     if (permission === null) return next();
     const presented = presentedKey(c);
     let principal: Principal;
+    // A malformed header counts as a failed authentication, like a wrong key.
+    if (presented === null) return fail(c, 'the Authorization header must be "Bearer <key>"');
     if (presented === undefined) {
       if (await closed()) return fail(c, 'an API key is required: send "Authorization: Bearer <key>" (an admin makes keys with `maas keys create`)');
       principal = { projectId: DEFAULT_PROJECT, role: 'admin', keyId: null };

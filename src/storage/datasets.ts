@@ -67,10 +67,6 @@ export function datasetStore(db: Db) {
       });
       return rows.map(toRecord);
     },
-    /** Ids of the studies that use a dataset (at most `limit`). */
-    async usedBy(id: string, limit = 5): Promise<string[]> {
-      return (await db.study.findMany({ where: { datasetId: id }, select: { id: true }, take: limit })).map((s) => s.id);
-    },
     /** Deletes a dataset no study uses; the check and the delete are one transaction. Returns 'deleted', 'missing' or the studies in the way. */
     async delete(id: string): Promise<'deleted' | 'missing' | { studies: string[] }> {
       return db.$transaction(async (tx) => {
