@@ -145,11 +145,11 @@ describe('dataset preparation limits', () => {
   it('answers a job over the time limit 413 naming the field and the limit, and the pool keeps working', async () => {
     const t = await startTestApp('sqlite', { prepare: { timeoutMs: 300 } });
     try {
-      // 10,000 MNIST digits take seconds to build and encode.
-      const slow = await t.app.request('/v1/datasets/samples/mnist', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ count: 10_000 }) });
+      // 8,000 MNIST digits take seconds to build and encode.
+      const slow = await t.app.request('/v1/datasets/samples/mnist', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ count: 8_000 }) });
       expect(slow.status).toBe(413);
       const body = (await slow.json()) as any;
-      expect(body.error.issues[0]).toMatchObject({ field: 'count', value: 10_000 });
+      expect(body.error.issues[0]).toMatchObject({ field: 'count', value: 8_000 });
       expect(body.error.message).toContain('took longer than the 0.3 s preparation limit (PREPARE_TIMEOUT_MS)');
       const after = await t.app.request('/v1/datasets', { method: 'POST', body: uploadForm('x,label\n1,a\n2,b\n3,a\n4,b\n', { name: 'small', kind: 'tabular', target: 'label' }) });
       expect(after.status).toBe(201);
