@@ -39,6 +39,12 @@ const schema = z.object({
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   /** Prefix of every BullMQ key, so several deployments (or tests) can share one Redis. @defaultValue 'maas' */
   QUEUE_PREFIX: z.string().min(1).default('maas'),
+  /** Live events kept per study in Redis, about (older ones are trimmed; a reader that missed them gets `reset`). @defaultValue 10000 */
+  EVENTS_MAX_PER_STUDY: z.coerce.number().int().min(10).max(10_000_000).default(10_000),
+  /** Days an ended study's live events are kept after its last one. @defaultValue 7 */
+  EVENTS_TTL_DAYS: z.coerce.number().int().min(1).max(3650).default(7),
+  /** Days an active study's live events are kept after its last one (a study abandoned without ending). @defaultValue 30 */
+  EVENTS_ACTIVE_TTL_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   /** Where `npm start` keeps an embedded redis-server's data when it has to start one. @defaultValue './data/redis' */
   REDIS_DATA_DIR: z.string().default('./data/redis'),
   /** Largest accepted dataset upload, in bytes. @defaultValue 100 MB */

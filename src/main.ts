@@ -3,6 +3,7 @@ import { createApp } from './api/create-app.ts';
 import { loadConfig, type Config } from './config.ts';
 import { Coordinator } from './coordinator/index.ts';
 import { createLogger, errorMessage, type Logger } from './log.ts';
+import { createEventLog, EventFeed, eventLogSettings, withEvents } from './events/index.ts';
 import { openQueues } from './queue/index.ts';
 import { ensureRedis, type EmbeddedRedis } from './redis-server.ts';
 import { createPreparer } from './preparation/index.ts';
@@ -44,10 +45,13 @@ export async function run(role: Role, config: Config = loadConfig(), log: Logger
     // After the migrations, which the child would otherwise race; stopped before Redis (closers run in reverse).
     const supervisor = role === 'start' ? superviseWorker({ log, graceMs: config.WORKER_GRACE_MS }) : null;
     if (supervisor) closers.push(() => supervisor.stop());
-    const repo = createRepository(config.DATABASE_URL);
-    closers.push(() => repo.close());
+    const store = createRepository(config.DATABASE_URL);
+    closers.push(() => store.close());
     const queues = openQueues(config.REDIS_URL, config.QUEUE_PREFIX);
     closers.push(() => queues.close());
+    // Every role's trial and study writes append the study's live events (see src/events).
+    const eventLog = createEventLog({ redis: queues.connection, prefix: config.QUEUE_PREFIX, ...eventLogSettings(config) });
+    const repo = withEvents(store, { events: eventLog, log });
     // ioredis reconnects by itself, backing off up to 5 s (see redisConnection); say so, and say when it is back.
     let lost = false;
     queues.connection.on('error', (err) => log.warn('redis connection error; reconnecting', { error: errorMessage(err) }));
@@ -104,11 +108,13 @@ export async function run(role: Role, config: Config = loadConfig(), log: Logger
           `HOST=${config.HOST} would let anyone who reaches it act as admin, since no API key exists; make one first (maas keys create --project NAME --role admin), or set ALLOW_OPEN_ACCESS=true to allow it knowingly`,
         );
       }
+      const feed = new EventFeed({ events: eventLog, log });
       const app = createApp({
         repo, coordinator, predictor, queues, prefix: config.QUEUE_PREFIX, log, maxUploadBytes: config.MAX_UPLOAD_BYTES, maxModelParams: config.MAX_MODEL_PARAMS, preparer,
         corsOrigins: config.CORS_ORIGINS,
         rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
         quotas: { datasetBytes: config.QUOTA_DATASET_BYTES, runningStudies: config.QUOTA_RUNNING_STUDIES, trialsInFlight: config.QUOTA_TRIALS_IN_FLIGHT },
+        events: { log: eventLog, feed },
       });
       const server = await new Promise<ReturnType<typeof serve>>((ready, fail) => {
         const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
@@ -125,6 +131,8 @@ export async function run(role: Role, config: Config = loadConfig(), log: Logger
         );
       });
       closers.push(() => new Promise((done) => server.close(() => done(undefined))));
+      // First (closers run in reverse): open event streams end, so the server's close does not wait for them.
+      closers.push(() => feed.close());
     }
     // `start` ends, as it used to, when its worker cannot start (a forced backend that does not load).
     supervisor?.ready.catch((err: Error & { exitCode?: number }) => {

@@ -9,6 +9,7 @@ import { Predictor } from '../../src/serving/predictor.ts';
 import { selectBackend } from '../../src/workers/training/index.ts';
 import { startTrialWorker } from '../../src/workers/worker.ts';
 import { createRepository, type Repository } from '../../src/storage/index.ts';
+import { createEventLog, EventFeed, withEvents, type EventLog } from '../../src/events/index.ts';
 import { freshDatabase, REDIS_URL, type Provider } from './databases.ts';
 import { eventually } from './processes.ts';
 
@@ -20,6 +21,8 @@ export interface TestApp {
   queues: Queues;
   coordinator: Coordinator;
   prefix: string;
+  /** The study event log the repository's writes append to. */
+  events: EventLog;
   close(): Promise<void>;
 }
 
@@ -28,18 +31,21 @@ export interface TestApp {
  * Redis, for tests that call `app.request()`; with `withWorker`, the
  * coordinator loop and one worker run in this process too.
  */
-export async function startTestApp(provider: Provider, options: { maxUploadBytes?: number; withWorker?: boolean; backend?: 'cpu' | 'wasm'; prepare?: PreparerOptions; preparer?: Preparer; app?: Pick<AppDeps, 'corsOrigins' | 'rateLimitPerMinute' | 'quotas'> } = {}): Promise<TestApp> {
+export async function startTestApp(provider: Provider, options: { maxUploadBytes?: number; withWorker?: boolean; backend?: 'cpu' | 'wasm'; prepare?: PreparerOptions; preparer?: Preparer; app?: Pick<AppDeps, 'corsOrigins' | 'rateLimitPerMinute' | 'quotas' | 'eventStreams'> } = {}): Promise<TestApp> {
   const database = await freshDatabase(provider);
-  const repo = createRepository(database.url);
   const prefix = `test-${randomUUID()}`;
   const queues = openQueues(REDIS_URL, prefix);
   const log = createLogger('error');
+  // As in src/main.ts: every write of the app, the coordinator and the worker appends its study's events.
+  const events = createEventLog({ redis: queues.connection, prefix });
+  const feed = new EventFeed({ events, log });
+  const repo = withEvents(createRepository(database.url), { events, log });
   const coordinator = new Coordinator({ repo, queues, log, prefix });
   const predictor = new Predictor(repo, log);
   // A given pool is closed with the app, like one made here from `prepare`.
   const preparer = options.preparer ?? createPreparer({ databaseUrl: database.url, ...options.prepare });
   // Tests send many requests from one address; a test of the limit itself asks for a small one.
-  const app = createApp({ repo, coordinator, predictor, queues, prefix, log, maxUploadBytes: options.maxUploadBytes, preparer, rateLimitPerMinute: 1_000_000, ...options.app });
+  const app = createApp({ repo, coordinator, predictor, queues, prefix, log, maxUploadBytes: options.maxUploadBytes, preparer, rateLimitPerMinute: 1_000_000, events: { log: events, feed }, ...options.app });
   let worker: { close(): Promise<void> } | undefined;
   if (options.withWorker) {
     // The real coordinator loop and one real worker, in this process.
@@ -55,13 +61,22 @@ export async function startTestApp(provider: Provider, options: { maxUploadBytes
     queues,
     coordinator,
     prefix,
+    events,
     close: async () => {
+      feed.close();
       await worker?.close();
       await preparer.close();
       predictor.close();
       await coordinator.stop();
       for (const q of Object.values(queues.trials)) await q.obliterate({ force: true });
       await queues.studyEvents.obliterate({ force: true });
+      // The studies' event streams would expire by themselves; a test leaves nothing behind.
+      let cursor = '0';
+      do {
+        const [next, keys] = await queues.connection.scan(cursor, 'MATCH', `${prefix}:events:*`, 'COUNT', 1000);
+        if (keys.length > 0) await queues.connection.del(...keys);
+        cursor = next;
+      } while (cursor !== '0');
       await queues.close();
       await repo.close();
       await database.drop();
