@@ -14,6 +14,7 @@ const healthSchema = z.object({
 const route = createRoute({
   method: 'get',
   path: '/healthz',
+  operationId: 'getHealth',
   summary: 'Readiness: the database and Redis answer, and the compute backend that serves predictions works',
   responses: {
     200: { description: 'Ready', content: { 'application/json': { schema: healthSchema } } },

@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { ROLES } from '../../auth/roles.ts';
-import { errorSchema } from '../datasets/datasets.routes.ts';
+import { errorResponse } from '../openapi.ts';
 import { pageQuery } from '../paging.ts';
 
 const keySchema = z
@@ -18,6 +18,7 @@ const keySchema = z
 export const create = createRoute({
   method: 'post',
   path: '/v1/keys',
+  operationId: 'createKey',
   summary: "Make an API key in the caller's project (admin keys only); the secret is shown once",
   request: {
     body: {
@@ -27,25 +28,27 @@ export const create = createRoute({
   },
   responses: {
     201: { description: 'The key, with its secret', content: { 'application/json': { schema: keySchema.extend({ secret: z.string() }) } } },
-    400: { description: 'Invalid input', content: { 'application/json': { schema: errorSchema } } },
+    400: errorResponse('Invalid input; the message names the field, the value and the rule'),
   },
 });
 
 export const list = createRoute({
   method: 'get',
   path: '/v1/keys',
+  operationId: 'listKeys',
   summary: "The project's keys (never their secrets)",
   request: { query: pageQuery },
-  responses: { 200: { description: 'Keys by id', content: { 'application/json': { schema: z.object({ keys: z.array(keySchema), nextCursor: z.string().nullable() }) } } } },
+  responses: { 200: { description: 'Keys by id', content: { 'application/json': { schema: z.object({ keys: z.array(keySchema), nextCursor: z.string().nullable() }) } } }, 400: errorResponse('A bad limit or cursor') },
 });
 
 export const revoke = createRoute({
   method: 'delete',
   path: '/v1/keys/{id}',
+  operationId: 'revokeKey',
   summary: 'Revoke a key of the project; it stops working at once',
   request: { params: z.object({ id: z.string().max(100) }) },
   responses: {
     204: { description: 'Revoked' },
-    404: { description: 'No such live key in this project', content: { 'application/json': { schema: errorSchema } } },
+    404: errorResponse('No such live key in this project'),
   },
 });

@@ -6,6 +6,7 @@ import type { Repository } from '../../storage/index.ts';
 const route = createRoute({
   method: 'get',
   path: '/metrics',
+  operationId: 'getMetrics',
   summary: 'Prometheus metrics: live workers and their backends, queue depth per device class, trials and studies by state, trial durations',
   responses: { 200: { description: 'Prometheus text exposition format 0.0.4', content: { 'text/plain': { schema: z.string() } } } },
 });

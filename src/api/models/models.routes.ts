@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { modelNameSchema } from '../../schemas.ts';
-import { errorSchema } from '../datasets/datasets.routes.ts';
+import { errorResponse } from '../openapi.ts';
 import { pageQuery } from '../paging.ts';
 
 const versionSchema = z.object({
@@ -19,11 +19,13 @@ export const modelSchema = z
   .openapi('Model');
 
 const nameParam = z.object({ name: z.string() });
-const notFound = { description: 'No such model', content: { 'application/json': { schema: errorSchema } } };
+const notFound = errorResponse('No such model');
+const badPage = errorResponse('A bad limit or cursor');
 
 export const list = createRoute({
   method: 'get',
   path: '/v1/models',
+  operationId: 'listModels',
   summary: "List the project's models with their version counts and aliases, by name",
   request: { query: pageQuery },
   responses: {
@@ -31,31 +33,39 @@ export const list = createRoute({
       description: 'Models',
       content: { 'application/json': { schema: z.object({ models: z.array(z.object({ name: z.string(), versions: z.number().int(), latestVersion: z.number().int(), aliases: z.record(z.string(), z.number().int()), updatedAt: z.string() })), nextCursor: z.string().nullable() }) } },
     },
+    400: badPage,
   },
 });
 
 export const get = createRoute({
   method: 'get',
   path: '/v1/models/{name}',
+  operationId: 'getModel',
   summary: 'A model: its versions (a page at a time), metrics and aliases',
   request: { params: nameParam, query: pageQuery },
-  responses: { 200: { description: 'The model', content: { 'application/json': { schema: modelSchema } } }, 404: notFound },
+  responses: { 200: { description: 'The model', content: { 'application/json': { schema: modelSchema } } }, 400: badPage, 404: notFound },
 });
 
 export const promote = createRoute({
   method: 'post',
   path: '/v1/models/{name}/promote',
+  operationId: 'promoteModel',
   summary: 'Point an alias (default champion) at a version',
   request: {
     params: nameParam,
-    body: { required: true, content: { 'application/json': { schema: z.object({ version: z.number().int().min(1).max(2 ** 31 - 1), alias: modelNameSchema.optional() }).strict() } } },
+    body: { required: true, content: { 'application/json': { schema: z.object({ version: z.number().int().min(1).max(2 ** 31 - 1), alias: modelNameSchema.optional() }).strict().openapi({ example: { version: 3, alias: 'champion' } }) } } },
   },
-  responses: { 200: { description: 'The model after the move', content: { 'application/json': { schema: modelSchema } } }, 404: notFound },
+  responses: {
+    200: { description: 'The model after the move', content: { 'application/json': { schema: modelSchema } } },
+    400: errorResponse('Invalid input; the message names the field, the value and the rule'),
+    404: errorResponse('No such model, or no such version of it'),
+  },
 });
 
 export const predict = createRoute({
   method: 'post',
   path: '/v1/models/{name}/predict',
+  operationId: 'predict',
   summary: 'Predict with the champion version (TF Serving / KServe v1 body format)',
   request: {
     params: nameParam,
@@ -69,6 +79,7 @@ export const predict = createRoute({
             .openapi({
               description:
                 'Raw inputs: objects keyed by column name (tabular), pixel arrays (images), strings (text), step arrays (sequences), or the last `window` values of a series (forecasting).',
+              example: { instances: [{ alcohol: 13.2, malic_acid: 1.78, ash: 2.14 }] },
             }),
         },
       },
@@ -77,28 +88,40 @@ export const predict = createRoute({
   responses: {
     200: {
       description: 'One prediction per instance: `{label, probabilities}`, `{value}`, or `{forecast}` (the next `horizon` values)',
-      content: { 'application/json': { schema: z.object({ predictions: z.array(z.unknown()), model: z.object({ name: z.string(), version: z.number().int(), alias: z.string() }) }) } },
+      content: {
+        'application/json': {
+          schema: z
+            .object({ predictions: z.array(z.unknown()), model: z.object({ name: z.string(), version: z.number().int(), alias: z.string() }) })
+            .openapi({ example: { predictions: [{ label: '0', probabilities: { '0': 0.91, '1': 0.06, '2': 0.03 } }], model: { name: 'wine', version: 3, alias: 'champion' } } }),
+        },
+      },
     },
-    404: notFound,
+    400: errorResponse("An instance does not fit the model's inputs; the message names the instance, the field and the rule"),
+    404: errorResponse('No such model, or no such alias of it'),
+    409: errorResponse('The version cannot serve predictions (it gives non-finite outputs)'),
+    503: { ...errorResponse('The compute backend is broken or was reset during the request; retry after Retry-After seconds'), headers: { 'Retry-After': { description: 'Seconds to wait', schema: { type: 'integer' } } } },
   },
 });
 
 export const removeAlias = createRoute({
   method: 'delete',
   path: '/v1/models/{name}/aliases/{alias}',
+  operationId: 'deleteAlias',
   summary: 'Delete an alias; predict through it answers 404 afterwards',
   request: { params: z.object({ name: z.string(), alias: z.string() }) },
-  responses: { 204: { description: 'Deleted' }, 404: notFound },
+  responses: { 204: { description: 'Deleted' }, 404: errorResponse('No such model, or no such alias of it') },
 });
 
 export const removeVersion = createRoute({
   method: 'delete',
   path: '/v1/models/{name}/versions/{version}',
+  operationId: 'deleteModelVersion',
   summary: 'Delete a version no alias points to',
   request: { params: z.object({ name: z.string(), version: z.coerce.number().int().min(1).max(2 ** 31 - 1) }) },
   responses: {
     204: { description: 'Deleted' },
-    404: notFound,
-    409: { description: 'An alias points to it; the aliases are named', content: { 'application/json': { schema: errorSchema } } },
+    400: errorResponse('The version is not a positive integer'),
+    404: errorResponse('No such model, or no such version of it'),
+    409: errorResponse('An alias points to it; the aliases are named'),
   },
 });

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { HEAVY_FAMILIES } from '../../domain.ts';
 import { studyConfigSchema } from '../../schemas.ts';
-import { errorSchema } from '../datasets/datasets.routes.ts';
+import { errorResponse } from '../openapi.ts';
 import { pageQuery } from '../paging.ts';
 
 export const createStudyBody = studyConfigSchema
@@ -52,6 +52,7 @@ const trialSummary = z.object({
   backend: z.string().nullable(),
   worker: z.string().nullable(),
   attempts: z.number().int(),
+  retries: z.number().int().openapi({ description: 'Times the trial was found stuck or lost and queued again.' }),
   rung: z.number().int().openapi({ description: 'With a scheduler: the rung the trial trains toward or is paused at (0 = first).' }),
   error: z.string().nullable(),
   startedAt: z.string().nullable(),
@@ -67,6 +68,7 @@ export const studySchema = z
     message: z.string().nullable(),
     config: z.unknown(),
     counts: z.record(z.string(), z.number().int()),
+    epochs: z.number().int().openapi({ description: 'Epochs trained so far, summed over every trial (the budget is maxTrials × maxEpochs).' }),
     best: trialSummary.nullable(),
     model: z.object({ name: z.string(), version: z.number().int() }).nullable(),
     createdAt: z.string(),
@@ -77,30 +79,35 @@ export const studySchema = z
 const leaderboardEntry = trialSummary.extend({ rank: z.number().int() });
 const idParam = z.object({ id: z.string() });
 
-const notFound = { description: 'No such study', content: { 'application/json': { schema: errorSchema } } };
+const notFound = errorResponse('No such study');
+const badPage = errorResponse('A bad limit or cursor');
 
 export const create = createRoute({
   method: 'post',
   path: '/v1/studies',
+  operationId: 'createStudy',
   summary: 'Start a study (a search over families and hyperparameters)',
   request: { body: { required: true, content: { 'application/json': { schema: createStudyBody } } } },
   responses: {
     202: { description: 'Accepted; trials are queued', content: { 'application/json': { schema: studySchema } } },
-    400: { description: 'Invalid input; the message names the field, the value and the rule', content: { 'application/json': { schema: errorSchema } } },
+    400: errorResponse('Invalid input; the message names the field, the value and the rule'),
+    429: errorResponse("The project's quota of studies or trials is reached, or the key's rate limit"),
   },
 });
 
 export const list = createRoute({
   method: 'get',
   path: '/v1/studies',
+  operationId: 'listStudies',
   summary: "List the project's studies, newest first",
   request: { query: pageQuery },
-  responses: { 200: { description: 'Studies', content: { 'application/json': { schema: z.object({ studies: z.array(studySchema), nextCursor: z.string().nullable() }) } } } },
+  responses: { 200: { description: 'Studies', content: { 'application/json': { schema: z.object({ studies: z.array(studySchema), nextCursor: z.string().nullable() }) } } }, 400: badPage },
 });
 
 export const get = createRoute({
   method: 'get',
   path: '/v1/studies/{id}',
+  operationId: 'getStudy',
   summary: 'A study: state, trial counts, best so far',
   request: { params: idParam },
   responses: { 200: { description: 'The study', content: { 'application/json': { schema: studySchema } } }, 404: notFound },
@@ -109,22 +116,25 @@ export const get = createRoute({
 export const leaderboard = createRoute({
   method: 'get',
   path: '/v1/studies/{id}/leaderboard',
+  operationId: 'getLeaderboard',
   summary: 'Trials ranked by the objective (running trials by their best epoch so far)',
   request: { params: idParam, query: z.object({ limit: z.coerce.number().int().min(1).max(1000).optional() }) },
-  responses: { 200: { description: 'Ranked trials', content: { 'application/json': { schema: z.object({ trials: z.array(leaderboardEntry) }) } } }, 404: notFound },
+  responses: { 200: { description: 'Ranked trials', content: { 'application/json': { schema: z.object({ trials: z.array(leaderboardEntry) }) } } }, 400: errorResponse('A bad limit'), 404: notFound },
 });
 
 export const trials = createRoute({
   method: 'get',
   path: '/v1/studies/{id}/trials',
+  operationId: 'listTrials',
   summary: 'Trials of a study in creation order, a page at a time',
   request: { params: idParam, query: pageQuery },
-  responses: { 200: { description: 'Trials', content: { 'application/json': { schema: z.object({ trials: z.array(trialSummary), nextCursor: z.string().nullable() }) } } }, 404: notFound },
+  responses: { 200: { description: 'Trials', content: { 'application/json': { schema: z.object({ trials: z.array(trialSummary), nextCursor: z.string().nullable() }) } } }, 400: badPage, 404: notFound },
 });
 
 export const trial = createRoute({
   method: 'get',
   path: '/v1/studies/{id}/trials/{trialId}',
+  operationId: 'getTrial',
   summary: 'One trial with its per-epoch learning curve',
   request: { params: z.object({ id: z.string(), trialId: z.string() }) },
   responses: {
@@ -139,23 +149,29 @@ export const trial = createRoute({
 export const cancel = createRoute({
   method: 'post',
   path: '/v1/studies/{id}/cancel',
+  operationId: 'cancelStudy',
   summary: 'Cancel a study: queued trials are dropped, running ones stop after their current epoch',
-  request: { params: idParam },
+  request: {
+    params: idParam,
+    // Every POST carries a JSON body (see create-app.ts), so a cross-site form cannot send one.
+    body: { required: true, content: { 'application/json': { schema: z.object({}).openapi({ description: 'An empty object', example: {} }) } } },
+  },
   responses: {
     200: { description: 'The study', content: { 'application/json': { schema: studySchema } } },
     404: notFound,
-    409: { description: 'The study has already ended', content: { 'application/json': { schema: errorSchema } } },
+    409: errorResponse('The study has already ended'),
   },
 });
 
 export const remove = createRoute({
   method: 'delete',
   path: '/v1/studies/{id}',
+  operationId: 'deleteStudy',
   summary: 'Delete a study and its trials (an active one is cancelled first)',
   request: { params: idParam },
   responses: {
     204: { description: 'Deleted' },
     404: notFound,
-    409: { description: 'A model version it registered still exists; it is named', content: { 'application/json': { schema: errorSchema } } },
+    409: errorResponse('A model version it registered still exists; it is named'),
   },
 });
