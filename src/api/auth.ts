@@ -1,4 +1,6 @@
+import { timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
+import { getCookie } from 'hono/cookie';
 import { parseKey, secretMatches } from '../auth/keys.ts';
 import { allows, type Permission, type Role } from '../auth/roles.ts';
 import { ForbiddenError, UnauthorizedError } from '../errors.ts';
@@ -12,12 +14,22 @@ export interface Principal {
   keyId: string | null;
 }
 
-const PUBLIC = new Set(['/healthz', '/openapi.json']);
+/** The dashboard's cookies: the key itself (HttpOnly), and the CSRF token its scripts echo in a header. */
+export const KEY_COOKIE = 'maas_key';
+export const CSRF_COOKIE = 'maas_csrf';
+export const CSRF_HEADER = 'X-CSRF-Token';
+/** Answers any valid key whatever its role, so the dashboard can say what the key may do. */
+export const SESSION_PATH = '/ui/session';
+
+// The dashboard's page and modules hold no data; /ui/login checks the key itself.
+const PUBLIC = new Set(['/healthz', '/openapi.json', '/', '/ui/login', '/ui/logout']);
+const PUBLIC_PREFIXES = ['/ui/app/', '/ui/vendor/'];
 
 /** What a request needs, from its method and path; null for public routes. */
 export function permissionFor(method: string, path: string): Permission | null {
-  if (method === 'OPTIONS' || PUBLIC.has(path)) return null;
+  if (method === 'OPTIONS' || PUBLIC.has(path) || PUBLIC_PREFIXES.some((p) => path.startsWith(p))) return null;
   if (path === '/metrics' || path === '/v1/keys' || path.startsWith('/v1/keys/')) return 'admin';
+  if (path === '/ui/queues' || path.startsWith('/ui/queues/')) return 'admin';
   if (method === 'POST' && /^\/v1\/models\/[^/]+\/predict$/.test(path)) return 'predict';
   if (method === 'GET' || method === 'HEAD') return 'read';
   return 'write';
@@ -35,6 +47,43 @@ function presentedKey(c: Context): string | null | undefined {
   const header = c.req.header('authorization');
   if (header !== undefined) return /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] ?? null;
   return c.req.header('x-api-key');
+}
+
+/**
+ * The principal of a presented key, or why it is refused. Shared by every request's
+ * authentication and by the dashboard's login, so both refuse exactly the same keys.
+ */
+export async function principalOfKey(repo: Repository, presented: string): Promise<Principal | { refused: string }> {
+  const parsed = parseKey(presented);
+  if (!parsed) return { refused: 'the API key is not valid (keys look like maas_<id>_<secret>)' };
+  const key = await repo.keys.get(parsed.id);
+  if (!key || !secretMatches(parsed.secret, key.secretHash)) return { refused: 'the API key is not valid' };
+  if (key.revokedAt) return { refused: `the API key ${key.id} was revoked on ${key.revokedAt.toISOString()}` };
+  return { projectId: key.projectId, role: key.role, keyId: key.id };
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * A request authenticated by the dashboard's cookie that changes state must echo the CSRF
+ * cookie in a header: a page of another site can make the browser send the cookie, but it
+ * cannot read the token (double submit; the SameSite=Strict cookies are the first defence).
+ * Also asked by POST /ui/logout, which is public but must not be a way to sign a browser out.
+ */
+export function checkCsrf(c: Context): void {
+  if (SAFE_METHODS.has(c.req.method)) return;
+  const cookie = getCookie(c, CSRF_COOKIE);
+  const header = c.req.header(CSRF_HEADER);
+  if (!cookie || !header || !sameSecret(cookie, header)) {
+    throw new ForbiddenError(`a request signed in by the dashboard's cookie must send the ${CSRF_HEADER} header equal to the ${CSRF_COOKIE} cookie`);
+  }
+}
+
+/** Compares in time that does not depend on where the two differ; different lengths never match. */
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 export interface AuthOptions {
@@ -71,7 +120,10 @@ export function authenticate(opts: AuthOptions): MiddlewareHandler {
   return async (c, next) => {
     const permission = permissionFor(c.req.method, c.req.path);
     if (permission === null) return next();
-    const presented = presentedKey(c);
+    const header = presentedKey(c);
+    // A header wins over the dashboard's cookie, so a script's key is never mixed up with a browser session.
+    const cookie = header === undefined ? getCookie(c, KEY_COOKIE) : undefined;
+    const presented = header ?? cookie;
     let principal: Principal;
     // A malformed header counts as a failed authentication, like a wrong key.
     if (presented === null) return fail(c, 'the Authorization header must be "Bearer <key>"');
@@ -79,21 +131,20 @@ export function authenticate(opts: AuthOptions): MiddlewareHandler {
       if (await closed()) return fail(c, 'an API key is required: send "Authorization: Bearer <key>" (an admin makes keys with `maas keys create`)');
       principal = { projectId: DEFAULT_PROJECT, role: 'admin', keyId: null };
     } else {
-      const parsed = parseKey(presented);
-      if (!parsed) return fail(c, 'the API key is not valid (keys look like maas_<id>_<secret>)');
-      const key = await repo.keys.get(parsed.id);
-      if (!key || !secretMatches(parsed.secret, key.secretHash)) return fail(c, 'the API key is not valid');
-      if (key.revokedAt) return fail(c, `the API key ${key.id} was revoked on ${key.revokedAt.toISOString()}`);
+      const found = await principalOfKey(repo, presented);
+      if ('refused' in found) return fail(c, cookie !== undefined ? `${found.refused}; sign in to the dashboard again` : found.refused);
+      if (cookie !== undefined) checkCsrf(c);
       keysExist = true;
-      principal = { projectId: key.projectId, role: key.role, keyId: key.id };
-      const last = touched.get(key.id) ?? 0;
+      principal = found;
+      const keyId = found.keyId as string;
+      const last = touched.get(keyId) ?? 0;
       if (Date.now() - last > 60_000) {
-        touched.set(key.id, Date.now());
-        void repo.keys.touch(key.id).catch(() => undefined);
+        touched.set(keyId, Date.now());
+        void repo.keys.touch(keyId).catch(() => undefined);
       }
     }
-    if (!allows(principal.role, permission)) {
-      throw new ForbiddenError(`this key's role is ${principal.role}, which may not ${permission === 'admin' ? 'manage keys or read metrics' : permission}; that needs ${permission === 'admin' ? 'an admin' : permission === 'predict' ? 'a predict, write or admin' : permission === 'read' ? 'a read, write or admin' : 'a write or admin'} key`);
+    if (c.req.path !== SESSION_PATH && !allows(principal.role, permission)) {
+      throw new ForbiddenError(`this key's role is ${principal.role}, which may not ${permission === 'admin' ? 'manage keys, read metrics or see the queues' : permission}; that needs ${permission === 'admin' ? 'an admin' : permission === 'predict' ? 'a predict, write or admin' : permission === 'read' ? 'a read, write or admin' : 'a write or admin'} key`);
     }
     c.set('principal' as never, principal as never);
     return next();

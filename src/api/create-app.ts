@@ -20,7 +20,12 @@ import { checkJsonLimits } from './json-limits.ts';
 import { registerHealth } from './health/index.ts';
 import { registerMetrics } from './metrics/index.ts';
 import { registerModels } from './models/index.ts';
+import { serveOpenApi } from './openapi.ts';
 import { registerStudies } from './studies/index.ts';
+import { registerDashboard } from '../dashboard/index.ts';
+import { registerImportance } from './importance/index.ts';
+import { registerSystem } from './system/index.ts';
+import { registerEvents, type EventStreamOptions, type LiveEvents } from './events/index.ts';
 
 export interface AppDeps {
   repo: Repository;
@@ -45,6 +50,13 @@ export interface AppDeps {
   rateLimitPerMinute?: number;
   /** Per-project quotas unless a project overrides them. @defaultValue DEFAULT_QUOTAS */
   quotas?: QuotaDefaults;
+  /**
+   * The study event log and the one reader this process shares among its event streams; the
+   * caller closes the feed at shutdown so open streams end. @defaultValue a log and feed over `queues.connection` under `prefix`
+   */
+  events?: LiveEvents;
+  /** Heartbeat, lifetime and caps of the event streams. @defaultValue see EventStreamOptions */
+  eventStreams?: EventStreamOptions;
 }
 
 const UPLOAD_PATH = '/v1/datasets';
@@ -111,18 +123,13 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   const quotas = quotaChecks(deps.repo, deps.quotas ?? DEFAULT_QUOTAS);
   registerDatasets(app, { repo: deps.repo, maxUploadBytes: maxBytes, preparer: deps.preparer ?? createPreparer(), quotas });
   registerStudies(app, { ...deps, quotas });
+  registerEvents(app, deps);
+  registerImportance(app, deps);
   registerModels(app, deps);
   registerKeys(app, deps);
+  registerDashboard(app, { repo: deps.repo, onFailure: limits.recordFailure });
+  registerSystem(app, deps);
 
-  app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', {
-    type: 'http',
-    scheme: 'bearer',
-    description: 'An API key, maas_<id>_<secret>, made with `maas keys create` or POST /v1/keys; not needed while no key exists.',
-  });
-  app.doc31('/openapi.json', {
-    openapi: '3.1.0',
-    security: [{ apiKey: [] }],
-    info: { title: 'maas', version: '0.1.0', description: 'Model-as-a-Service: hyperparameter and architecture search, model registry and prediction.' },
-  });
+  serveOpenApi(app, { title: 'maas', version: '0.1.0', description: 'Model-as-a-Service: hyperparameter and architecture search, model registry and prediction.' });
   return app;
 }

@@ -34,7 +34,8 @@ function toRecord(row: Omit<DatasetRecord, 'summary' | 'preprocessing' | 'bytes'
 
 const columns = { id: true, projectId: true, bytes: true, name: true, kind: true, task: true, target: true, rows: true, summary: true, preprocessing: true, createdAt: true } as const;
 
-export function datasetStore(db: Db) {
+/** @param provider - picks the SQL that hands a slice of a blob back as text (see `slice`). */
+export function datasetStore(db: Db, provider: 'sqlite' | 'postgresql') {
   return {
     /** Writes the description and the encoded data in one statement, so no half dataset can exist. */
     async create(d: NewDataset): Promise<DatasetRecord> {
@@ -83,6 +84,25 @@ export function datasetStore(db: Db) {
     async data(id: string): Promise<{ features: Float32Array; labels: Float32Array } | null> {
       const row = await db.datasetData.findUnique({ where: { datasetId: id } });
       return row ? { features: floats(row.features), labels: floats(row.labels) } : null;
+    },
+    /**
+     * Some of the encoded data, cut by the database so a few rows never read the whole blob:
+     * `features.count` floats from float `features.start` on, and the same for `labels`.
+     */
+    async slice(id: string, features: { start: number; count: number }, labels: { start: number; count: number }): Promise<{ features: Float32Array; labels: Float32Array } | null> {
+      // substr counts from 1 and, on a blob (SQLite) or bytea (PostgreSQL), in bytes. The cut comes
+      // back as hex: the SQLite adapter cannot type a computed blob column.
+      const [fFrom, fLength, lFrom, lLength] = [features.start * 4 + 1, features.count * 4, labels.start * 4 + 1, labels.count * 4];
+      const rows =
+        provider === 'sqlite'
+          ? await db.$queryRaw<{ features: string; labels: string }[]>`
+              SELECT hex(substr("features", ${fFrom}, ${fLength})) AS "features", hex(substr("labels", ${lFrom}, ${lLength})) AS "labels"
+              FROM "DatasetData" WHERE "datasetId" = ${id}`
+          : await db.$queryRaw<{ features: string; labels: string }[]>`
+              SELECT encode(substr("features", ${fFrom}::int, ${fLength}::int), 'hex') AS "features", encode(substr("labels", ${lFrom}::int, ${lLength}::int), 'hex') AS "labels"
+              FROM "DatasetData" WHERE "datasetId" = ${id}`;
+      const row = rows[0];
+      return row ? { features: floats(Buffer.from(row.features, 'hex')), labels: floats(Buffer.from(row.labels, 'hex')) } : null;
     },
   };
 }

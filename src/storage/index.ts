@@ -37,7 +37,7 @@ export function createRepository(url: string): Repository {
   const db = openDatabase(url);
   return {
     db,
-    datasets: datasetStore(db),
+    datasets: datasetStore(db, providerOf(url)),
     studies: studyStore(db),
     trials: trialStore(db, providerOf(url)),
     models: modelStore(db),

@@ -142,6 +142,12 @@ export function trialStore(db: Db, provider: 'sqlite' | 'postgresql') {
       const row = await db.trial.findFirst({ where: { id, state: 'running', study: { state: { in: ACTIVE_STUDY_STATES } } }, select: { id: true } });
       return row !== null;
     },
+    /** How many trials of every project each of `workers` runs now, by worker id (workers running none are left out). */
+    async runningByWorker(workers: string[]): Promise<Map<string, number>> {
+      if (workers.length === 0) return new Map();
+      const rows = await db.trial.groupBy({ by: ['worker'], where: { state: 'running', worker: { in: workers } }, _count: { _all: true } });
+      return new Map(rows.flatMap((r) => (r.worker === null ? [] : [[r.worker, r._count._all] as const])));
+    },
     async list(studyId: string): Promise<TrialRecord[]> {
       const rows = await db.trial.findMany({ where: { studyId }, orderBy: { number: 'asc' } });
       return rows.map(toRecord);
@@ -151,10 +157,18 @@ export function trialStore(db: Db, provider: 'sqlite' | 'postgresql') {
       const rows = await db.trial.findMany({ where: { studyId, ...(afterNumber !== undefined ? { number: { gt: afterNumber } } : {}) }, orderBy: { number: 'asc' }, take: limit });
       return rows.map(toRecord);
     },
-    /** Each trial's number, state and value only: enough to count and rank a study of thousands of trials. */
-    async values(studyId: string): Promise<{ id: string; number: number; state: TrialState; value: number | null }[]> {
-      const rows = await db.trial.findMany({ where: { studyId }, orderBy: { number: 'asc' }, select: { id: true, number: true, state: true, value: true } });
+    /** Each trial's number, state, value and epochs only: enough to count and rank a study of thousands of trials. */
+    async values(studyId: string): Promise<{ id: string; number: number; state: TrialState; value: number | null; epochs: number }[]> {
+      const rows = await db.trial.findMany({ where: { studyId }, orderBy: { number: 'asc' }, select: { id: true, number: true, state: true, value: true, epochs: true } });
       return rows.map((r) => ({ ...r, state: r.state as TrialState }));
+    },
+    /**
+     * The latest `limit` completed trials of a study (highest numbers first), with their params
+     * and value only: what an importance analysis reads, bounded however long the study ran.
+     */
+    async completed(studyId: string, limit: number): Promise<{ number: number; params: Params; value: number | null }[]> {
+      const rows = await db.trial.findMany({ where: { studyId, state: 'completed' }, orderBy: { number: 'desc' }, take: limit, select: { id: true, number: true, params: true, value: true } });
+      return rows.map((r) => ({ number: r.number, params: parseJson(paramsSchema, r.params, `params of trial ${r.id}`), value: r.value }));
     },
     /** The trials with these ids, in no particular order. */
     async some(ids: string[]): Promise<TrialRecord[]> {
@@ -315,10 +329,11 @@ export function trialStore(db: Db, provider: 'sqlite' | 'postgresql') {
     /**
      * Ends every paused trial of a study: `pruned` when the study has no more use for them
      * (they keep their best model and may still be the champion), `cancelled` with the study.
+     * Returns the ids of the trials this call ended.
      */
-    async endPaused(studyId: string, state: 'pruned' | 'cancelled', reason: string): Promise<number> {
-      const { count } = await db.trial.updateMany({ where: { studyId, state: 'paused' }, data: { state, error: reason, endedAt: new Date() } });
-      return count;
+    async endPaused(studyId: string, state: 'pruned' | 'cancelled', reason: string): Promise<string[]> {
+      const rows = await db.trial.updateManyAndReturn({ where: { studyId, state: 'paused' }, data: { state, error: reason, endedAt: new Date() }, select: { id: true } });
+      return rows.map((r) => r.id);
     },
     /** Every rung value recorded in a study. */
     async rungs(studyId: string): Promise<RungRecord[]> {
@@ -374,12 +389,10 @@ export function trialStore(db: Db, provider: 'sqlite' | 'postgresql') {
       });
       return count === 1;
     },
-    /** Cancels every queued trial of a study; returns their ids. */
+    /** Cancels every queued trial of a study; returns the ids of those this call cancelled (one claimed meanwhile runs on). */
     async cancelQueued(studyId: string): Promise<string[]> {
-      const queued = await db.trial.findMany({ where: { studyId, state: 'queued' }, select: { id: true } });
-      if (queued.length === 0) return [];
-      await db.trial.updateMany({ where: { studyId, state: 'queued' }, data: { state: 'cancelled', endedAt: new Date() } });
-      return queued.map((t) => t.id);
+      const rows = await db.trial.updateManyAndReturn({ where: { studyId, state: 'queued' }, data: { state: 'cancelled', endedAt: new Date() }, select: { id: true } });
+      return rows.map((r) => r.id);
     },
     async artifact(trialId: string): Promise<ModelArtifact | null> {
       const row = await db.trialArtifact.findUnique({ where: { trialId } });

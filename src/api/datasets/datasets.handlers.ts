@@ -7,6 +7,7 @@ import { pageOf } from '../paging.ts';
 import type { quotaChecks } from '../quotas.ts';
 import { datasetRow } from './dataset-row.ts';
 import { ReceivedFile } from './multipart.ts';
+import { sampleRows, type SampleQuery } from './sample.ts';
 
 export function datasetView(d: DatasetRecord) {
   return { id: d.id, name: d.name, kind: d.kind, task: d.task, target: d.target, rows: d.rows, summary: d.summary, createdAt: d.createdAt.toISOString() };
@@ -122,6 +123,9 @@ export function datasetHandlers(repo: Repository, quotas: ReturnType<typeof quot
     },
     async get(projectId: string, id: string) {
       return datasetView(await load(projectId, id));
+    },
+    async sample(projectId: string, id: string, query: SampleQuery) {
+      return { datasetId: id, ...(await sampleRows(repo, await load(projectId, id), query)) };
     },
     async delete(projectId: string, id: string) {
       await load(projectId, id);

@@ -34,6 +34,7 @@ export function registerDatasets(app: OpenAPIHono, deps: { repo: Repository; max
     return c.json(await h.list(principalOf(c).projectId, limit ?? DEFAULT_PAGE, decodeCursor(cursor, cursorKeySchema)), 200);
   });
   app.openapi(routes.get, async (c) => c.json(await h.get(principalOf(c).projectId, c.req.valid('param').id), 200));
+  app.openapi(routes.sample, async (c) => c.json(await h.sample(principalOf(c).projectId, c.req.valid('param').id, c.req.valid('query')), 200));
   app.openapi(routes.remove, async (c) => {
     await h.delete(principalOf(c).projectId, c.req.valid('param').id);
     return c.body(null, 204);

@@ -20,7 +20,7 @@ type CreateBody = z.infer<typeof createStudyBody>;
 export function trialView(t: TrialRecord) {
   return {
     id: t.id, number: t.number, family: t.family, params: t.params, state: t.state, value: t.value, metrics: t.metrics,
-    epochs: t.epochs, bestEpoch: t.bestEpoch, durationMs: t.durationMs, backend: t.backend, worker: t.worker, attempts: t.attempts, rung: t.rung, error: t.error,
+    epochs: t.epochs, bestEpoch: t.bestEpoch, durationMs: t.durationMs, backend: t.backend, worker: t.worker, attempts: t.attempts, retries: t.retries, rung: t.rung, error: t.error,
     startedAt: t.startedAt?.toISOString() ?? null, endedAt: t.endedAt?.toISOString() ?? null,
   };
 }
@@ -47,23 +47,27 @@ export function studyHandlers(deps: { repo: Repository; coordinator: Coordinator
   const { repo, coordinator } = deps;
 
   /** The study's trials ranked, best first, as full records for the first `limit`; the rest are read as values only. */
-  async function ranked(study: StudyRecord, limit: number): Promise<{ counts: Record<string, number>; top: TrialRecord[] }> {
+  async function ranked(study: StudyRecord, limit: number): Promise<{ counts: Record<string, number>; epochs: number; top: TrialRecord[] }> {
     const values = await repo.trials.values(study.id);
     const counts: Record<string, number> = { queued: 0, running: 0, paused: 0, completed: 0, pruned: 0, failed: 0, cancelled: 0 };
-    for (const t of values) counts[t.state] = (counts[t.state] ?? 0) + 1;
+    let epochs = 0;
+    for (const t of values) {
+      counts[t.state] = (counts[t.state] ?? 0) + 1;
+      epochs += t.epochs;
+    }
     const ids = rankByValue(values.filter((t) => RANKED_STATES.includes(t.state)), study.config.objective.direction).slice(0, limit).map((t) => t.id);
     // Ranked again on the full records: a running trial's value may have moved between the two reads.
     const top = ids.length === 0 ? [] : rankByValue(await repo.trials.some(ids), study.config.objective.direction);
-    return { counts, top };
+    return { counts, epochs, top };
   }
 
   async function view(study: StudyRecord) {
-    const { counts, top } = await ranked(study, 1);
+    const { counts, epochs, top } = await ranked(study, 1);
     const best = top[0];
     const version = study.state === 'completed' ? await repo.models.ofStudy(study.id) : null;
     return {
       id: study.id, name: study.name, datasetId: study.datasetId, state: study.state, message: study.message, config: study.config,
-      counts, best: best ? trialView(best) : null, model: version ? { name: version.modelName, version: version.version } : null,
+      counts, epochs, best: best ? trialView(best) : null, model: version ? { name: version.modelName, version: version.version } : null,
       createdAt: study.createdAt.toISOString(), endedAt: study.endedAt?.toISOString() ?? null,
     };
   }

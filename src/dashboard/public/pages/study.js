@@ -1,0 +1,136 @@
+// One study: its progress, leaderboard, optimization history, live learning curves,
+// parameter importance, parallel coordinates and the champion decision.
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { api } from '../api.js';
+import { Chart } from '../charts.js';
+import { html } from '../html.js';
+import { duration, ErrorNote, num, StateBadge, useApi, when } from '../util.js';
+import { Leaderboard } from './leaderboard.js';
+import { curvesOption, historyOption, importanceOption, parallelOption } from './study-charts.js';
+import { useLiveStudy } from './study-live.js';
+import { baselineOf, progressOf, timingOf } from './studies.js';
+
+const ACTIVE = ['queued', 'running'];
+
+/**
+ * The api's trials (ranked by the leaderboard) joined with what the live events say: the
+ * events are newer for state and curves, the api has the durations and best epochs.
+ */
+function joinTrials(listed, ranked, store) {
+  const ranks = new Map(ranked.map((t) => [t.id, t.rank]));
+  const rows = listed.map((t) => {
+    const live = store.trials.get(t.id);
+    return { ...t, rank: ranks.get(t.id) ?? null, state: live?.state ?? t.state, value: t.value ?? live?.value ?? null, curve: live?.curve ?? [], pausedAt: live?.pausedAt ?? null, rung: live?.rung ?? t.rung };
+  });
+  const known = new Set(listed.map((t) => t.id));
+  for (const live of store.trials.values()) {
+    if (!known.has(live.id) && live.family) rows.push({ ...live, rank: null, epochs: live.curve.length, durationMs: null, bestEpoch: null });
+  }
+  return rows;
+}
+
+function Header({ study, dataset, onCancel }) {
+  const p = progressOf(study);
+  const { elapsed, eta } = timingOf(study);
+  const baseline = baselineOf(study);
+  const c = study.config;
+  return html`<div class="card">
+    <div class="spread">
+      <h1>${study.name} <${StateBadge} state=${study.state} /></h1>
+      ${ACTIVE.includes(study.state) && html`<button class="danger" data-testid="cancel-study" onClick=${onCancel}>Cancel study</button>`}
+    </div>
+    <dl class="facts">
+      <dt>Objective</dt><dd>${c.objective.direction} ${c.objective.metric}</dd>
+      <dt>Search</dt><dd>${c.search.algorithm} over ${c.search.families.join(', ')}${c.search.scheduling?.scheduler ? `, ${c.search.scheduling.scheduler} scheduler` : ''}${c.search.scheduling?.pruner ? ', median pruner' : ''}</dd>
+      <dt>Budget</dt><dd>${c.budget.maxTrials} trials × ${c.budget.maxEpochs} epochs, ${c.budget.parallelism} at once</dd>
+      <dt>Progress</dt><dd data-testid="study-progress">${p.trialsDone} / ${p.trialsTotal} trials ended, ${p.epochsDone} / ${p.epochsTotal} epochs; ${Object.entries(study.counts).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`).join(', ')}</dd>
+      <dt>Best</dt><dd data-testid="study-best">${study.best ? html`${num(study.best.value)} (trial #${study.best.number}, ${study.best.family})` : 'none yet'}</dd>
+      <dt>Baseline</dt><dd>${baseline ? `${num(baseline.value)} (${baseline.method})` : c.baseline ? `${num(c.baseline.value)} ${c.baseline.metric} (${c.baseline.method}; another metric)` : '–'}</dd>
+      <dt>Time</dt><dd>${duration(elapsed)}${eta !== null ? `, ≈ ${duration(eta)} left` : ''} <span class="muted">(started ${when(study.createdAt)})</span></dd>
+      <dt>Dataset</dt><dd><a href=${`#/datasets/${encodeURIComponent(study.datasetId)}`}>${dataset?.name ?? study.datasetId}</a></dd>
+    </dl>
+  </div>`;
+}
+
+/** What happened to the best trial at the end: registered as a version, and whether it became champion and why. */
+function Champion({ study, decision }) {
+  if (ACTIVE.includes(study.state)) return html`<p class="muted">Decided when the study ends.</p>`;
+  return html`<div data-testid="champion">
+    ${study.model ? html`<p>Registered as <a href=${`#/models/${encodeURIComponent(study.model.name)}`}>${study.model.name}</a> v${study.model.version}.</p>` : html`<p class="muted">No model version was registered.</p>`}
+    ${decision && html`<p data-testid="champion-decision"><strong>${decision.moved ? `Champion moved to v${decision.version}` : 'Champion not moved'}:</strong> ${decision.reason}</p>`}
+    ${study.message && !decision && html`<p data-testid="study-message">${study.message}</p>`}
+  </div>`;
+}
+
+function Importance({ importance }) {
+  if (importance.error) {
+    const why = importance.error.status === 409 ? importance.error.message : `not available: ${importance.error.message}`;
+    return html`<p class="notice" data-testid="importance-note">${why}</p>`;
+  }
+  if (!importance.data) return html`<p class="loading">Loading…</p>`;
+  if (importance.data.params.length === 0) return html`<p class="notice" data-testid="importance-note">No parameter varied enough to measure (${importance.data.trials} trials read).</p>`;
+  return html`<${Chart} id="importance" height=${Math.max(160, 28 * importance.data.params.length + 40)} option=${importanceOption(importance.data.params)} />
+    <p class="muted">${importance.data.method} over ${importance.data.trials} completed trials.</p>`;
+}
+
+export default function StudyPage({ params }) {
+  const id = params.id;
+  const base = `/v1/studies/${encodeURIComponent(id)}`;
+  const study = useApi(base);
+  const listed = useApi(`${base}/trials?limit=500`);
+  const ranked = useApi(`${base}/leaderboard?limit=1000`);
+  const importance = useApi(`${base}/importance`);
+  const dataset = useApi(study.data ? `/v1/datasets/${encodeURIComponent(study.data.datasetId)}` : null);
+  const [actionError, setActionError] = useState(null);
+  const metric = study.data?.config.objective.metric;
+  const direction = study.data?.config.objective.direction;
+
+  const live = useLiveStudy(id, metric, () => {
+    study.reload();
+    listed.reload();
+    ranked.reload();
+  });
+  const completed = study.data?.counts.completed ?? 0;
+  // Importance changes only when a trial completes; the first load is useApi's own.
+  const seen = useRef(completed);
+  useEffect(() => {
+    if (completed !== seen.current) importance.reload();
+    seen.current = completed;
+  }, [completed]);
+
+  const trials = useMemo(() => joinTrials(listed.data?.trials ?? [], ranked.data?.trials ?? [], live.store), [listed.data, ranked.data, live.version]);
+  const baseline = study.data ? baselineOf(study.data) : null;
+
+  async function cancel() {
+    if (!confirm('Cancel this study? Queued trials are dropped; running ones stop after their epoch.')) return;
+    try {
+      await api(`${base}/cancel`, { method: 'POST' });
+      setActionError(null);
+    } catch (err) {
+      setActionError(err);
+    }
+    study.reload();
+  }
+
+  if (study.error && !study.data) return html`<${ErrorNote} error=${study.error} />`;
+  if (!study.data) return html`<p class="loading">Loading…</p>`;
+  return html`
+    <p><a href="#/studies">← Studies</a></p>
+    <${Header} study=${study.data} dataset=${dataset.data} onCancel=${cancel} />
+    <${ErrorNote} error=${actionError} />
+    ${live.mode === 'polling' && html`<p class="notice" data-testid="polling-note">Live events are not available; the page reads the api every few seconds.</p>`}
+    <div class="grid">
+      <div class="card"><h2>Optimization history</h2><${Chart} id="history" option=${historyOption({ trials, direction, metric, baseline })} /></div>
+      <div class="card"><h2>Learning curves</h2><${Chart} id="curves" option=${curvesOption({ trials, metric })} /></div>
+    </div>
+    <div class="card"><h2>Leaderboard</h2>
+      ${trials.length === 0 ? html`<p class="muted">No trials yet.</p>` : html`<${Leaderboard} trials=${trials} studyId=${id} direction=${direction} />`}
+    </div>
+    <div class="grid">
+      <div class="card"><h2>Parameter importance</h2><${Importance} importance=${importance} /></div>
+      <div class="card"><h2>Parameters and value</h2>
+        ${trials.some((t) => t.value !== null && (t.state === 'completed' || t.state === 'pruned')) ? html`<${Chart} id="parallel" option=${parallelOption({ trials, metric })} />` : html`<p class="muted">Shown once trials finish.</p>`}
+      </div>
+    </div>
+    <div class="card"><h2>Champion decision</h2><${Champion} study=${study.data} decision=${live.store.champion} /></div>`;
+}
