@@ -13,6 +13,7 @@ import { Coordinator } from '../src/coordinator/index.ts';
 import { createLogger, errorMessage } from '../src/log.ts';
 import { openQueues } from '../src/queue/index.ts';
 import { Predictor } from '../src/serving/predictor.ts';
+import { repositorySource } from '../src/serving/source.ts';
 import { ACTIVE_STUDY_STATES, createRepository, type Repository, type TrialRecord } from '../src/storage/index.ts';
 import { uploadForm } from '../test/helpers/app.ts';
 import { freshDatabase, REDIS_URL, type Provider } from '../test/helpers/databases.ts';
@@ -116,7 +117,7 @@ export async function openBench(provider: Provider, cleanup: Cleanup): Promise<B
   });
   const log = createLogger('warn', { role: 'bench' });
   const coordinator = new Coordinator({ repo, queues, log, prefix });
-  const predictor = new Predictor(repo, log);
+  const predictor = new Predictor(repositorySource(repo), log);
   const app = createApp({ repo, coordinator, predictor, queues, prefix, log });
   await coordinator.start();
   cleanup.add(async () => {

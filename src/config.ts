@@ -81,6 +81,22 @@ const schema = z.object({
   DB_RETRY_MS: z.coerce.number().int().min(0).default(60_000),
   /** How often the coordinator re-checks every running study (time limits, lost jobs). @defaultValue 5000 */
   COORDINATOR_INTERVAL_MS: z.coerce.number().int().min(100).default(5000),
+  /**
+   * Most instances one model call of the api may take when it coalesces concurrent predictions of
+   * one model version (dynamic batching); 1 turns batching off. @defaultValue 64
+   */
+  SERVE_BATCH_MAX: z.coerce.number().int().min(1).max(10_000).default(64),
+  /**
+   * Longest a prediction waits for others to join its batch, in ms (a lone request never waits); 0
+   * sets no timer and coalesces only requests already queued. @defaultValue 2
+   */
+  SERVE_BATCH_WAIT_MS: z.coerce.number().int().min(0).max(1000).default(2),
+  /**
+   * How long the api reuses what an alias (or a version number) names before asking the database
+   * again; the api's own promotions and alias moves take effect at once, another process's within
+   * this time. 0 asks on every prediction. @defaultValue 1000
+   */
+  SERVE_ALIAS_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   /** Log level: debug, info, warn, error. @defaultValue 'info' */
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });

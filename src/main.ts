@@ -3,11 +3,13 @@ import { createApp } from './api/create-app.ts';
 import { loadConfig, type Config } from './config.ts';
 import { Coordinator } from './coordinator/index.ts';
 import { createLogger, errorMessage, type Logger } from './log.ts';
+import { isLoopback } from './net.ts';
 import { createEventLog, EventFeed, eventLogSettings, withEvents } from './events/index.ts';
 import { openQueues } from './queue/index.ts';
 import { ensureRedis, type EmbeddedRedis } from './redis-server.ts';
 import { createPreparer } from './preparation/index.ts';
 import { Predictor } from './serving/predictor.ts';
+import { repositorySource } from './serving/source.ts';
 import { createRepository, migrate, providerOf } from './storage/index.ts';
 import { capWasmHeap, selectBackend } from './workers/training/index.ts';
 import { RECYCLE_EXIT_CODE, superviseWorker, supervisedChild } from './workers/supervisor.ts';
@@ -98,7 +100,7 @@ export async function run(role: Role, config: Config = loadConfig(), log: Logger
       const coordinator = new Coordinator({ repo, queues, log, prefix: config.QUEUE_PREFIX, intervalMs: config.COORDINATOR_INTERVAL_MS });
       await coordinator.start();
       closers.push(() => coordinator.stop());
-      const predictor = new Predictor(repo, log);
+      const predictor = new Predictor(repositorySource(repo, { cacheMs: config.SERVE_ALIAS_CACHE_MS }), log, { batch: config.SERVE_BATCH_MAX > 1 ? { maxBatchSize: config.SERVE_BATCH_MAX, maxWaitMs: config.SERVE_BATCH_WAIT_MS } : false });
       closers.push(() => predictor.close());
       const preparer = createPreparer({ threads: config.PREPARE_THREADS, queue: config.PREPARE_QUEUE, timeoutMs: config.PREPARE_TIMEOUT_MS, databaseUrl: config.DATABASE_URL });
       closers.push(() => preparer.close());
@@ -145,9 +147,4 @@ export async function run(role: Role, config: Config = loadConfig(), log: Logger
     await stop();
     throw err;
   }
-}
-
-/** Whether a HOST setting listens on this machine only. */
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
 }

@@ -1,48 +1,98 @@
 import type * as tf from '@tensorflow/tfjs';
-import { z } from 'zod';
-import { encodeInstances, preprocessingSchema, studySpec } from '../data/index.ts';
-import { NotFoundError, ServiceBusyError } from '../errors.ts';
+import { encodeInstances, type Prediction, type Preprocessing } from '../data/index.ts';
+import { ServiceBusyError } from '../errors.ts';
 import { errorMessage, type Logger } from '../log.ts';
-import { CHAMPION, type ModelVersionRecord, type Repository } from '../storage/index.ts';
-import { loadModel, predictBatch } from '../workers/training/index.ts';
+import { CHAMPION } from '../storage/index.ts';
+import { backendFaultOf, loadModel, predictBatch } from '../workers/training/index.ts';
 import { AGAIN, BackendGuard } from './backend-guard.ts';
+import { Batcher, type BatcherOptions } from './batcher.ts';
 import { decodeChecked } from './decode-checked.ts';
+import { PinnedVersions, type PinOptions } from './pins.ts';
+import { Semaphore } from './semaphore.ts';
+import { notFoundOf, type ModelSource, type Selector, type SourceChange, type VersionRef } from './source.ts';
 
 interface Loaded {
-  versionId: string;
-  version: number;
+  ref: VersionRef;
+  /** `projectId/name`: requests on their way to this model may join this version's batches. */
+  modelKey: string;
   model: tf.LayersModel;
-  preprocessing: z.infer<typeof preprocessingSchema>;
+  preprocessing: Preprocessing;
   inputShape: number[];
+  batcher: Batcher | null;
   disposed: boolean;
 }
 
-type VersionRef = Pick<ModelVersionRecord, 'id' | 'version' | 'studyId' | 'trialId' | 'datasetId'>;
+/** Dynamic batching: concurrent requests to one version share a model call. */
+export type BatchOptions = Pick<BatcherOptions, 'maxBatchSize' | 'maxWaitMs'>;
 
 export interface PredictorOptions {
+  /**
+   * Coalesces concurrent requests to one loaded version into one model call (see Batcher);
+   * false runs one model call per request. @defaultValue \{ maxBatchSize: 64, maxWaitMs: 2 \}
+   */
+  batch?: BatchOptions | false;
   /** Re-creates the compute backend after a fault broke it. @defaultValue resetBackend (a fresh tfjs backend instance) */
   resetBackend?: () => Promise<unknown>;
+  /** Versions asked for by number kept warm: per project, overall, and for how long at least (see PinOptions). */
+  pinned?: PinOptions;
+  /**
+   * Models read and built at once; more wait their turn, so that requests for many versions
+   * cannot load them all at the same time. @defaultValue 2
+   */
+  maxConcurrentLoads?: number;
+}
+
+/** What served a prediction; `alias` is null when the request named a version. */
+export interface ServedModel<A extends string | null = string | null> {
+  name: string;
+  version: number;
+  alias: A;
+}
+
+/** A served version's description, for reading protocol requests and for the protocols' metadata answers. */
+export interface ServedSignature {
+  name: string;
+  version: number;
+  preprocessing: Preprocessing;
+  /** The shape of one instance as the model takes it. */
+  inputShape: number[];
 }
 
 /** Times one request runs again after resets made by other requests' faults, before it is answered 503. */
 const MAX_RERUNS = 3;
 
 /**
- * Serves the model version an alias points to. Each version is loaded once
- * (concurrent requests share the load) and kept warm while some alias served
- * here points to it; when an alias moves, the next request loads the new
- * version and the old one is released, with no restart.
+ * Serves model versions, named by an alias or by number, from a {@link ModelSource}. Each version
+ * is loaded once (concurrent requests share the load; few loads run at once) and kept warm while
+ * some alias served here points to it (or, for versions asked for by number, while it is among
+ * its project's few most recently used, see PinnedVersions); when an alias moves, the next
+ * request loads the new version and the old one is released, with no restart, and a deleted
+ * alias releases its version. Concurrent requests to one version are batched into one model call.
  */
 export class Predictor {
   /** Loaded (or loading) versions by version id. */
   private readonly versions = new Map<string, Promise<Loaded>>();
-  /** What each `model@alias` served here points to, and when that alias moved. */
+  /** Loaded versions not yet released, for waking their batchers. */
+  private readonly live = new Set<Loaded>();
+  /** What each `project/model@alias` served here points to, and when that alias moved. */
   private readonly served = new Map<string, { versionId: string; movedAt: number }>();
-
+  /** Versions asked for by number, by `project/model#version`. */
+  private readonly pinned: PinnedVersions;
+  /** Versions loaded for the requests using them alone (no room to keep them), with how many such requests run. */
+  private readonly lent = new Map<string, number>();
+  private readonly loads: Semaphore;
+  private readonly unwatch: (() => void) | undefined;
+  /** Requests per `project/model` that have begun but not yet reached a batcher (or given up). */
+  private readonly arriving = new Map<string, number>();
   private readonly backend: BackendGuard;
+  private readonly batch: BatchOptions | false;
 
-  constructor(private readonly repo: Repository, private readonly log: Logger, options: PredictorOptions = {}) {
+  constructor(private readonly source: ModelSource, private readonly log: Logger, options: PredictorOptions = {}) {
     this.backend = new BackendGuard({ log, onReset: () => this.forgetAll(), ...(options.resetBackend ? { reset: options.resetBackend } : {}) });
+    this.batch = options.batch ?? {};
+    this.pinned = new PinnedVersions(options.pinned);
+    this.loads = new Semaphore(options.maxConcurrentLoads ?? 2);
+    this.unwatch = source.onChange?.((change) => this.changed(change));
   }
 
   /** For /healthz: `ok`, or `broken: <reason>` while the compute backend is broken and could not be reset. */
@@ -50,29 +100,148 @@ export class Predictor {
     return this.backend.check();
   }
 
-  async predict(projectId: string, modelName: string, instances: unknown[], alias = CHAMPION) {
+  /**
+   * Predicts `instances` with the version `selector` names (an alias name, or a version number).
+   * @param selector - @defaultValue \{ alias: 'champion' \}
+   * @throws ValidationError or PayloadTooLargeError for instances the model cannot take (400/413),
+   * NotFoundError when the model, alias or version does not exist, ConflictError when the model gives
+   * non-finite outputs even for the training means, ServiceBusyError while the backend is broken.
+   */
+  predict(projectId: string, name: string, instances: unknown[], selector?: string | { alias: string }): Promise<{ predictions: Prediction[]; model: ServedModel<string> }>;
+  predict(projectId: string, name: string, instances: unknown[], selector: Selector | string): Promise<{ predictions: Prediction[]; model: ServedModel }>;
+  async predict(projectId: string, name: string, instances: unknown[], selector: Selector | string = { alias: CHAMPION }): Promise<{ predictions: Prediction[]; model: ServedModel }> {
+    const { predictions, model } = await this.predictFor(projectId, name, typeof selector === 'string' ? { alias: selector } : selector, () => instances);
+    return { predictions, model };
+  }
+
+  /**
+   * Predicts for a request in another format (the inference protocols): `read` turns it into
+   * instances for the version the selector resolves to, from that version's preprocessing and
+   * input shape, right before the model call. Should the version be released first (an alias
+   * moved, the backend was reset), `read` runs again for the one served then, so the request is
+   * always read for the version that answers it. Costs what {@link predict} costs; errors as it.
+   */
+  async predictFor(projectId: string, name: string, want: Selector, read: (version: ServedSignature) => unknown[]): Promise<{ predictions: Prediction[]; model: ServedModel; version: ServedSignature }> {
+    const leave = this.arrive(`${projectId}/${name}`);
+    try {
+      for (let reruns = 0; ; reruns++) {
+        if (reruns > MAX_RERUNS) throw new ServiceBusyError(1, 'the compute backend was reset several times during this request; retry it');
+        await this.backend.ensureUsable();
+        const { loaded, lent } = await this.load(projectId, name, want);
+        try {
+          // Released while this request waited (the alias moved again, or the backend was reset): look the version up afresh.
+          if (loaded === AGAIN || loaded.disposed) continue;
+          const version = described(name, loaded);
+          const instances = read(version);
+          // Strict checks per request, before any batching: a bad instance fails only its own request.
+          const features = encodeInstances(loaded.preprocessing, instances);
+          // From here to the submit nothing awaits, so a release cannot come between (a release drains the batcher before disposing).
+          // A backend fault is probed and the backend reset if broken (see BackendGuard).
+          const outputs = await this.backend.run(() => {
+            const answer = loaded.batcher ? loaded.batcher.submit(features, instances.length) : predictBatch(loaded.model, features, instances.length, loaded.inputShape);
+            leave();
+            return answer;
+          });
+          if (outputs === AGAIN) continue;
+          // Only when an output is not finite: is the input or the model to blame? (A model released meanwhile is taken as sound.)
+          const neutral = async () => (loaded.disposed ? Float32Array.of(0) : predictBatch(loaded.model, new Float32Array(features.length / instances.length), 1, loaded.inputShape));
+          const predictions = await decodeChecked(loaded.preprocessing, outputs, instances, neutral, `${name} v${loaded.ref.version}`);
+          return { predictions, model: { name, version: loaded.ref.version, alias: 'alias' in want ? want.alias : null }, version };
+        } finally {
+          if (lent !== null) this.giveBack(lent);
+        }
+      }
+    } finally {
+      leave();
+    }
+  }
+
+  /**
+   * The version `selector` names, loaded (or reused), with its preprocessing and input shape;
+   * errors as {@link predict}. Looks up no aliases or versions list: the metadata routes ask the source.
+   */
+  async signature(projectId: string, name: string, selector: Selector | string = { alias: CHAMPION }): Promise<ServedSignature> {
+    const want = typeof selector === 'string' ? { alias: selector } : selector;
     for (let reruns = 0; ; reruns++) {
       if (reruns > MAX_RERUNS) throw new ServiceBusyError(1, 'the compute backend was reset several times during this request; retry it');
       await this.backend.ensureUsable();
-      const version = await this.repo.models.byAlias(projectId, modelName, alias);
-      if (!version) {
-        const known = await this.repo.models.versions(projectId, modelName);
-        throw known.length ? new NotFoundError(`alias '${alias}' of model`, modelName) : new NotFoundError('model', modelName);
-      }
-      this.serve(`${projectId}/${modelName}@${alias}`, version.id, version.aliasMovedAt.getTime());
-      const loaded = await this.backend.run(() => this.get(version));
-      // Released while this request waited (the alias moved again, or the backend was reset): look the alias up afresh.
+      const { loaded, lent } = await this.load(projectId, name, want);
+      if (lent !== null) this.giveBack(lent);
       if (loaded === AGAIN || loaded.disposed) continue;
-      // The model runs before the first await below, so a release cannot interrupt it.
-      const features = encodeInstances(loaded.preprocessing, instances);
-      // A backend fault here is probed and the backend reset if broken (see BackendGuard).
-      const outputs = await this.backend.run(() => predictBatch(loaded.model, features, instances.length, loaded.inputShape));
-      if (outputs === AGAIN) continue;
-      // Only when an output is not finite: is the input or the model to blame? (A model released meanwhile is taken as sound.)
-      const neutral = async () => (loaded.disposed ? Float32Array.of(0) : predictBatch(loaded.model, new Float32Array(features.length / instances.length), 1, loaded.inputShape));
-      const predictions = await decodeChecked(loaded.preprocessing, outputs, instances, neutral, `${modelName} v${loaded.version}`);
-      return { predictions, model: { name: modelName, version: loaded.version, alias } };
+      return described(name, loaded);
     }
+  }
+
+  /**
+   * Resolves the selector, records what it points to, and loads (or reuses) that version. `lent`
+   * is the version's id when it is loaded for this request alone: give it back when done.
+   */
+  private async load(projectId: string, name: string, want: Selector): Promise<{ loaded: Loaded | typeof AGAIN; lent: string | null }> {
+    const key = 'alias' in want ? aliasKey(projectId, name, want.alias) : versionKey(projectId, name, want.version);
+    const ref = await this.source.resolve(projectId, name, want);
+    if (!ref) {
+      // Deleted (another process's delete is seen here first): what was kept warm for it goes.
+      this.forget(key);
+      throw await notFoundOf(this.source, projectId, name, want);
+    }
+    let kept = true;
+    if ('alias' in want) this.serve(key, ref.id, ref.movedAt);
+    else {
+      const pin = this.pinned.use(projectId, key, ref.id);
+      for (const id of pin.released) this.releaseIfUnserved(id);
+      kept = pin.kept;
+    }
+    if (kept) return { loaded: await this.backend.run(() => this.get(ref)), lent: null };
+    this.lent.set(ref.id, (this.lent.get(ref.id) ?? 0) + 1);
+    try {
+      return { loaded: await this.backend.run(() => this.get(ref)), lent: ref.id };
+    } catch (err) {
+      this.giveBack(ref.id);
+      throw err;
+    }
+  }
+
+  /** Ends a request's use of a version loaded for its requests alone; the last one releases it (unless it is kept by now). */
+  private giveBack(versionId: string): void {
+    const n = (this.lent.get(versionId) ?? 1) - 1;
+    if (n > 0) {
+      this.lent.set(versionId, n);
+      return;
+    }
+    this.lent.delete(versionId);
+    this.releaseIfUnserved(versionId);
+  }
+
+  /** After a write through the source's own process: a deleted alias or version releases what it kept warm at once. */
+  private changed(change: SourceChange): void {
+    if (change.deletedAlias !== undefined) this.forget(aliasKey(change.projectId, change.name, change.deletedAlias));
+    if (change.deletedVersion !== undefined) this.forget(versionKey(change.projectId, change.name, change.deletedVersion));
+  }
+
+  /** Stops keeping `key` (an alias or a version number) served, releasing its version unless something else keeps it. */
+  private forget(key: string): void {
+    const served = this.served.get(key);
+    this.served.delete(key);
+    const pinned = this.pinned.drop(key);
+    for (const id of [served?.versionId, pinned]) if (id !== undefined) this.releaseIfUnserved(id);
+  }
+
+  /** Counts a request on its way to `modelKey`'s batchers; the returned function (idempotent) ends that. */
+  private arrive(modelKey: string): () => void {
+    this.arriving.set(modelKey, (this.arriving.get(modelKey) ?? 0) + 1);
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      const n = (this.arriving.get(modelKey) ?? 1) - 1;
+      if (n > 0) {
+        this.arriving.set(modelKey, n);
+        return;
+      }
+      this.arriving.delete(modelKey);
+      // The last request on its way has arrived (or given up): nothing more to wait for.
+      for (const l of this.live) if (l.modelKey === modelKey) l.batcher?.poke();
+    };
   }
 
   /** Records where an alias points; a read older than the one already known is ignored. */
@@ -80,15 +249,21 @@ export class Predictor {
     const previous = this.served.get(key);
     if (previous && (previous.versionId === versionId || previous.movedAt > movedAt)) return;
     this.served.set(key, { versionId, movedAt });
-    if (previous && ![...this.served.values()].some((s) => s.versionId === previous.versionId)) this.release(previous.versionId);
+    if (previous) this.releaseIfUnserved(previous.versionId);
   }
 
-  private get(version: VersionRef): Promise<Loaded> {
-    let entry = this.versions.get(version.id);
+  private releaseIfUnserved(versionId: string): void {
+    for (const s of this.served.values()) if (s.versionId === versionId) return;
+    if (this.pinned.holds(versionId) || this.lent.has(versionId)) return;
+    this.release(versionId);
+  }
+
+  private get(ref: VersionRef): Promise<Loaded> {
+    let entry = this.versions.get(ref.id);
     if (!entry) {
-      entry = this.load(version);
-      this.versions.set(version.id, entry);
-      entry.catch(() => this.versions.delete(version.id));
+      entry = this.loads.run(() => this.open(ref));
+      this.versions.set(ref.id, entry);
+      entry.catch(() => this.versions.delete(ref.id));
     }
     return entry;
   }
@@ -97,25 +272,34 @@ export class Predictor {
     const entry = this.versions.get(versionId);
     this.versions.delete(versionId);
     entry?.then(
-      (l) => {
+      async (l) => {
         l.disposed = true;
+        this.live.delete(l);
+        // Requests already in a batch are answered by this version before its weights go.
+        await l.batcher?.drain();
         l.model.dispose();
-        this.log.info('model released', { versionId, version: l.version });
+        this.log.info('model released', { versionId, version: l.ref.version });
       },
       () => undefined,
     ).catch((err) => this.log.warn('could not release a model', { versionId, error: errorMessage(err) }));
   }
 
-  private async load(ref: VersionRef): Promise<Loaded> {
-    const { id: versionId, version } = ref;
-    const [artifact, dataset, study] = await Promise.all([this.repo.trials.artifact(ref.trialId), this.repo.datasets.get(ref.datasetId), this.repo.studies.get(ref.studyId)]);
-    if (!artifact || !dataset || !study) throw new Error(`model version ${versionId} has lost its weights, dataset or study`);
-    // A forecaster's window and horizon are study settings, so its input shape comes from the study.
-    const forecast = { window: study.config.window, horizon: study.config.horizon };
-    const preprocessing = { ...preprocessingSchema.parse(dataset.preprocessing), ...(dataset.kind === 'timeseries' ? forecast : {}) };
+  private async open(ref: VersionRef): Promise<Loaded> {
+    // Only what serving needs is kept: the weights' bytes are dropped once the model is built.
+    const { artifact, preprocessing, inputShape } = await this.source.parts(ref);
     const model = await loadModel(artifact);
-    this.log.info('model loaded', { versionId, version });
-    return { versionId, version, model, preprocessing, inputShape: studySpec(dataset.preprocessing, forecast).inputShape, disposed: false };
+    const loaded: Loaded = { ref, modelKey: `${ref.projectId}/${ref.name}`, model, preprocessing, inputShape, batcher: null, disposed: false };
+    if (this.batch) {
+      loaded.batcher = new Batcher((features, count) => predictBatch(model, features, count, inputShape), {
+        ...this.batch,
+        pending: () => this.arriving.get(loaded.modelKey) ?? 0,
+        // After a backend fault the guard probes and resets; running the requests one by one would not help.
+        retryAlone: (err) => !backendFaultOf(err),
+      });
+    }
+    this.live.add(loaded);
+    this.log.info('model loaded', { versionId: ref.id, name: ref.name, version: ref.version });
+    return loaded;
   }
 
   /** After a backend reset: every model's tensors are gone with the old backend; each loads again on its next request. */
@@ -124,6 +308,7 @@ export class Predictor {
       entry.then(
         (l) => {
           l.disposed = true;
+          this.live.delete(l);
         },
         () => undefined,
       );
@@ -132,7 +317,16 @@ export class Predictor {
   }
 
   close(): void {
+    this.unwatch?.();
     for (const id of [...this.versions.keys()]) this.release(id);
     this.served.clear();
+    this.pinned.clear();
   }
+}
+
+const aliasKey = (projectId: string, name: string, alias: string) => `${projectId}/${name}@${alias}`;
+const versionKey = (projectId: string, name: string, version: number) => `${projectId}/${name}#${version}`;
+
+function described(name: string, loaded: Loaded): ServedSignature {
+  return { name, version: loaded.ref.version, preprocessing: loaded.preprocessing, inputShape: loaded.inputShape };
 }

@@ -12,7 +12,7 @@ export type { Db } from './db.ts';
 export type { DatasetRecord, NewDataset } from './datasets.ts';
 export type { StudyRecord } from './studies.ts';
 export type { TrialRecord, TrialSummary, EpochRecord, BestSoFar } from './trials.ts';
-export type { ModelVersionRecord, ModelSummary } from './models.ts';
+export type { ModelChange, ModelVersionRecord, ModelSummary } from './models.ts';
 export { CHAMPION, ChampionMovedError } from './models.ts';
 export { DEFAULT_PROJECT, type ApiKeyRecord, type ProjectRecord, type ProjectUsage } from './projects.ts';
 export { ACTIVE_TRIAL_STATES, UNFINISHED_TRIAL_STATES, type RungRecord } from './trials.ts';

@@ -45,8 +45,33 @@ export class ChampionMovedError extends Error {
   }
 }
 
+/** A write that changed what an alias or a version number of a model names. */
+export interface ModelChange {
+  projectId: string;
+  modelName: string;
+  /** Set when the write deleted this alias. */
+  deletedAlias?: string;
+  /** Set when the write deleted this version. */
+  deletedVersion?: number;
+}
+
 export function modelStore(db: Db) {
+  /** Told after each write that can change what an alias or a version number names. */
+  const listeners = new Set<(change: ModelChange) => void>();
+  const changed = (change: ModelChange) => {
+    for (const listener of listeners) listener(change);
+  };
   return {
+    /**
+     * Calls `listener` after every write through this repository that can change what an alias
+     * or a version number names (a promotion, an alias set or deleted, a version deleted); for
+     * caches of those lookups, and for what is kept warm for a deleted alias or version. Writes
+     * by other processes are not seen. Returns the unsubscribe.
+     */
+    onChange(listener: (change: ModelChange) => void): () => void {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
     /**
      * Ends a study by registering its best trial as the next version of a
      * model and (unless `moveChampion` is false) pointing `champion` at it, in one
@@ -90,6 +115,7 @@ export function modelStore(db: Db) {
             }
             return tx.modelVersion.findUniqueOrThrow({ where: { id: created.id }, include: { aliases: true } });
           });
+          if (row) changed({ projectId: v.projectId, modelName: v.modelName });
           return row ? toRecord(row) : null;
         } catch (err) {
           // Two studies promoting to one model at once race for the same version number: take the next one.
@@ -147,10 +173,12 @@ export function modelStore(db: Db) {
         create: { projectId, modelName, alias, versionId },
         update: { versionId },
       });
+      changed({ projectId, modelName });
     },
     /** Returns whether the alias existed. */
     async deleteAlias(projectId: string, modelName: string, alias: string): Promise<boolean> {
       const { count } = await db.modelAlias.deleteMany({ where: { projectId, modelName, alias } });
+      if (count > 0) changed({ projectId, modelName, deletedAlias: alias });
       return count === 1;
     },
     /**
@@ -159,13 +187,15 @@ export function modelStore(db: Db) {
      * meanwhile either blocks the delete or fails on the missing version.
      */
     async deleteVersion(projectId: string, modelName: string, version: number): Promise<'deleted' | 'missing' | { aliases: string[] }> {
-      return db.$transaction(async (tx) => {
+      const result = await db.$transaction(async (tx) => {
         const row = await tx.modelVersion.findUnique({ where: { projectId_modelName_version: { projectId, modelName, version } }, include: { aliases: true } });
         if (!row) return 'missing';
         if (row.aliases.length > 0) return { aliases: row.aliases.map((a) => a.alias).sort() };
         await tx.modelVersion.delete({ where: { id: row.id } });
-        return 'deleted';
+        return 'deleted' as const;
       });
+      if (result === 'deleted') changed({ projectId, modelName, deletedVersion: version });
+      return result;
     },
   };
 }

@@ -6,6 +6,7 @@ import { createLogger } from '../../src/log.ts';
 import { createPreparer, type Preparer, type PreparerOptions } from '../../src/preparation/index.ts';
 import { openQueues, type Queues } from '../../src/queue/index.ts';
 import { Predictor } from '../../src/serving/predictor.ts';
+import { repositorySource } from '../../src/serving/source.ts';
 import { selectBackend } from '../../src/workers/training/index.ts';
 import { startTrialWorker } from '../../src/workers/worker.ts';
 import { createRepository, type Repository } from '../../src/storage/index.ts';
@@ -41,7 +42,7 @@ export async function startTestApp(provider: Provider, options: { maxUploadBytes
   const feed = new EventFeed({ events, log });
   const repo = withEvents(createRepository(database.url), { events, log });
   const coordinator = new Coordinator({ repo, queues, log, prefix });
-  const predictor = new Predictor(repo, log);
+  const predictor = new Predictor(repositorySource(repo), log);
   // A given pool is closed with the app, like one made here from `prepare`.
   const preparer = options.preparer ?? createPreparer({ databaseUrl: database.url, ...options.prepare });
   // Tests send many requests from one address; a test of the limit itself asks for a small one.

@@ -11,6 +11,7 @@ import { ServiceBusyError } from '../../src/errors.ts';
 import { createLogger } from '../../src/log.ts';
 import { openQueues, type Queues } from '../../src/queue/index.ts';
 import { Predictor } from '../../src/serving/predictor.ts';
+import { repositorySource } from '../../src/serving/source.ts';
 import { createRepository, type Repository } from '../../src/storage/index.ts';
 import {
   backendFaultOf,
@@ -124,7 +125,7 @@ describe.each(PROVIDERS)('predict after the compute backend breaks, on %s', (pro
   });
 
   it('resets a poisoned backend: the predict that met the fault is answered 503, the next one as before, and /healthz stays ok', async () => {
-    const predictor = new Predictor(repo, log);
+    const predictor = new Predictor(repositorySource(repo), log);
     const app = appWith(predictor);
     try {
       const before = await predictor.predict('default', 'wine', rows);
@@ -144,7 +145,7 @@ describe.each(PROVIDERS)('predict after the compute backend breaks, on %s', (pro
   });
 
   it('resets a poisoned backend from /healthz alone, before any predict meets it', async () => {
-    const predictor = new Predictor(repo, log);
+    const predictor = new Predictor(repositorySource(repo), log);
     const app = appWith(predictor);
     try {
       const before = await predictor.predict('default', 'wine', rows);
@@ -158,7 +159,7 @@ describe.each(PROVIDERS)('predict after the compute backend breaks, on %s', (pro
   });
 
   it('answers 503 to predict and to /healthz, saying why, while the backend cannot be reset', async () => {
-    const predictor = new Predictor(repo, log, { resetBackend: () => Promise.reject(new Error('no new wasm instance could be made')) });
+    const predictor = new Predictor(repositorySource(repo), log, { resetBackend: () => Promise.reject(new Error('no new wasm instance could be made')) });
     const app = appWith(predictor);
     try {
       await predictor.predict('default', 'wine', rows);

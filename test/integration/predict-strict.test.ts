@@ -6,6 +6,7 @@ import { ConflictError, ValidationError } from '../../src/errors.ts';
 import { createLogger } from '../../src/log.ts';
 import type { StudyConfig } from '../../src/schemas.ts';
 import { Predictor } from '../../src/serving/predictor.ts';
+import { repositorySource } from '../../src/serving/source.ts';
 import { buildModel, disposeModel, serializeModel } from '../../src/workers/training/index.ts';
 import { startTestApp, studyEnd, type TestApp } from '../helpers/app.ts';
 import { PROVIDERS } from '../helpers/databases.ts';
@@ -44,7 +45,7 @@ describe.each(PROVIDERS)('strict predict on %s', (provider) => {
 
   beforeAll(async () => {
     t = await startTestApp(provider, { withWorker: true });
-    predictor = new Predictor(t.repo, createLogger('error'));
+    predictor = new Predictor(repositorySource(t.repo), createLogger('error'));
     const prepared = prepareDataset({ csv: csv(), kind: 'tabular', target: 'class', seed: 0 });
     datasetId = (await t.repo.datasets.create({
       id: randomUUID(), projectId: 'default', name: 'strict', kind: 'tabular', task: prepared.task, target: 'class', rows: prepared.encoded.rows, summary: prepared.summary,

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareDataset } from '../../src/data/index.ts';
 import { createLogger } from '../../src/log.ts';
 import { Predictor } from '../../src/serving/predictor.ts';
+import { repositorySource } from '../../src/serving/source.ts';
 import { createRepository, type Repository } from '../../src/storage/index.ts';
 import { buildModel, disposeModel, selectBackend, serializeModel } from '../../src/workers/training/index.ts';
 import { freshDatabase, type TestDatabase } from '../helpers/databases.ts';
@@ -37,7 +38,7 @@ describe('predictor', () => {
     await selectBackend('cpu');
     database = await freshDatabase('sqlite');
     repo = createRepository(database.url);
-    predictor = new Predictor(repo, createLogger('error'));
+    predictor = new Predictor(repositorySource(repo), createLogger('error'));
   });
   afterAll(async () => {
     predictor?.close();
