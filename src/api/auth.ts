@@ -22,16 +22,48 @@ export const CSRF_HEADER = 'X-CSRF-Token';
 export const SESSION_PATH = '/ui/session';
 
 // The dashboard's page and modules hold no data; /ui/login checks the key itself.
-const PUBLIC = new Set(['/healthz', '/openapi.json', '/', '/ui/login', '/ui/logout']);
+// KServe v2's server health is for probes (Kubernetes liveness and readiness), like /healthz.
+const PUBLIC = new Set(['/healthz', '/openapi.json', '/', '/ui/login', '/ui/logout', '/v2/health/live', '/v2/health/ready']);
 const PUBLIC_PREFIXES = ['/ui/app/', '/ui/vendor/'];
+
+/**
+ * The POSTs that only predict: maas's own, TF Serving's `:predict` (of the champion, a version or a
+ * label) and KServe v2's `infer`. Anchored on exact route shapes, so no other POST slips through
+ * as a prediction: every other POST needs write.
+ */
+const PREDICT_PATHS = [
+  /^\/v1\/models\/[^/]+\/predict$/,
+  /^\/v1\/models\/[^/:]+(?:\/versions\/[^/:]+|\/labels\/[^/:]+)?:predict$/,
+  /^\/v2\/models\/[^/]+(?:\/versions\/[^/]+)?\/infer$/,
+];
+
+/**
+ * The GETs a prediction client makes before predicting, open to predict keys as to read keys:
+ * KServe v2's model metadata and readiness, TF Serving's status and metadata of a version or
+ * label, and the metadata of the champion. They describe only what a key may predict with.
+ * GET /v1/models/{name} is maas's registry view (versions, metrics), so it stays read.
+ */
+const DESCRIBE_PATHS = [
+  /^\/v2\/models\/[^/]+(?:\/versions\/[^/]+)?(?:\/ready)?$/,
+  /^\/v1\/models\/[^/:]+\/(?:versions|labels)\/[^/:]+$/,
+  /^\/v1\/models\/[^/:]+(?:\/versions\/[^/:]+|\/labels\/[^/:]+)?\/metadata$/,
+];
+
+/**
+ * A version's archive: everything it takes to serve the model elsewhere, the weights and the
+ * training data's summary among them. Who may copy a model out of maas may change the registry.
+ */
+export const ARTIFACT_PATH = /^\/v1\/models\/[^/]+\/versions\/[^/]+\/artifact$/;
 
 /** What a request needs, from its method and path; null for public routes. */
 export function permissionFor(method: string, path: string): Permission | null {
   if (method === 'OPTIONS' || PUBLIC.has(path) || PUBLIC_PREFIXES.some((p) => path.startsWith(p))) return null;
   if (path === '/metrics' || path === '/v1/keys' || path.startsWith('/v1/keys/')) return 'admin';
   if (path === '/ui/queues' || path.startsWith('/ui/queues/')) return 'admin';
-  if (method === 'POST' && /^\/v1\/models\/[^/]+\/predict$/.test(path)) return 'predict';
-  if (method === 'GET' || method === 'HEAD') return 'read';
+  if (method === 'POST' && PREDICT_PATHS.some((p) => p.test(path))) return 'predict';
+  const get = method === 'GET' || method === 'HEAD';
+  if (get && DESCRIBE_PATHS.some((p) => p.test(path))) return 'describe';
+  if (get && !ARTIFACT_PATH.test(path)) return 'read';
   return 'write';
 }
 
@@ -144,7 +176,7 @@ export function authenticate(opts: AuthOptions): MiddlewareHandler {
       }
     }
     if (c.req.path !== SESSION_PATH && !allows(principal.role, permission)) {
-      throw new ForbiddenError(`this key's role is ${principal.role}, which may not ${permission === 'admin' ? 'manage keys, read metrics or see the queues' : permission}; that needs ${permission === 'admin' ? 'an admin' : permission === 'predict' ? 'a predict, write or admin' : permission === 'read' ? 'a read, write or admin' : 'a write or admin'} key`);
+      throw new ForbiddenError(`this key's role is ${principal.role}, which may not ${permission === 'admin' ? 'manage keys, read metrics or see the queues' : permission}; that needs ${permission === 'admin' ? 'an admin' : permission === 'predict' ? 'a predict, write or admin' : permission === 'read' ? 'a read, write or admin' : permission === 'describe' ? 'a read, predict, write or admin' : 'a write or admin'} key`);
     }
     c.set('principal' as never, principal as never);
     return next();

@@ -1,4 +1,5 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { secureHeaders } from 'hono/secure-headers';
@@ -20,6 +21,8 @@ import { checkJsonLimits } from './json-limits.ts';
 import { registerHealth } from './health/index.ts';
 import { registerMetrics } from './metrics/index.ts';
 import { registerModels } from './models/index.ts';
+import { protocolErrors, registerInference } from './inference/index.ts';
+import { repositorySource } from '../serving/source.ts';
 import { serveOpenApi } from './openapi.ts';
 import { registerStudies } from './studies/index.ts';
 import { registerDashboard } from '../dashboard/index.ts';
@@ -71,6 +74,8 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   app.onError(mapError(deps.log));
   app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404));
 
+  // Outermost: the inference protocols' clients get every refusal, the middleware's too, as {"error": "..."}.
+  app.use('*', protocolErrors());
   // Browser-facing defences first, so that even a refused request carries them.
   const origins = deps.corsOrigins ?? [];
   app.use('*', secureHeaders());
@@ -84,7 +89,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
 
   // JSON bodies get the same ceiling as uploads, so a huge predict request is refused before it is read whole.
   const maxBytes = deps.maxUploadBytes ?? 100 * 1024 * 1024;
-  app.use('/v1/*', async (c, next) => {
+  const limitBody: MiddlewareHandler = async (c, next) => {
     if (c.req.method !== 'POST' || c.req.path === UPLOAD_PATH) return next();
     return bodyLimit({
       maxSize: maxBytes,
@@ -92,10 +97,10 @@ export function createApp(deps: AppDeps): OpenAPIHono {
         throw new PayloadTooLargeError('body', undefined, `is larger than the limit of ${maxBytes} bytes (MAX_UPLOAD_BYTES)`);
       },
     })(c, next);
-  });
+  };
 
   // Content types are checked before validation so that a wrong one gets 415, not a confusing field error.
-  app.use('/v1/*', async (c, next) => {
+  const checkBody: MiddlewareHandler = async (c, next) => {
     if (c.req.method !== 'POST') return next();
     const type = c.req.header('content-type') ?? '';
     if (c.req.path === UPLOAD_PATH) {
@@ -116,7 +121,9 @@ export function createApp(deps: AppDeps): OpenAPIHono {
     const broken = checkJsonLimits(text);
     if (broken !== null) return validationResponse(c, [{ field: 'body', value: undefined, rule: broken }]);
     return next();
-  });
+  };
+  // KServe v2's infer POSTs (under /v2) get the same checks as maas's own.
+  for (const prefix of ['/v1/*', '/v2/*']) app.use(prefix, limitBody, checkBody);
 
   registerHealth(app, { repo: deps.repo, redis: deps.queues.connection, backend: () => deps.predictor.backendStatus() });
   registerMetrics(app, deps);
@@ -126,6 +133,7 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   registerEvents(app, deps);
   registerImportance(app, deps);
   registerModels(app, deps);
+  registerInference(app, { predictor: deps.predictor, source: repositorySource(deps.repo) });
   registerKeys(app, deps);
   registerDashboard(app, { repo: deps.repo, onFailure: limits.recordFailure });
   registerSystem(app, deps);

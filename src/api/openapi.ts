@@ -1,5 +1,6 @@
 import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import { permissionFor } from './auth.ts';
+import { isProtocolPath } from './inference/index.ts';
 
 /** The body of every error answer (see errorBody in errors.ts). */
 export const errorSchema = z
@@ -25,7 +26,7 @@ export function errorResponse(description: string) {
 const retryAfter = { 'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer' as const } } };
 
 /**
- * Answers of the app-wide middleware (authentication, rate limits, body checks of POST /v1/*):
+ * Answers of the app-wide middleware (authentication, rate limits, body checks of POST /v1/* and /v2/*):
  * every route they guard can give them, so the document lists them on each such operation
  * rather than each route file repeating them.
  */
@@ -46,12 +47,24 @@ type Operation = { responses?: Record<string, unknown>; security?: unknown[] };
 function sharedResponsesOf(method: string, path: string): Shared[] {
   const shared: Shared[] = [];
   if (permissionFor(method.toUpperCase(), path) !== null) shared.push('Unauthorized', 'Forbidden', 'TooManyRequests');
-  if (method === 'post' && path.startsWith('/v1/')) shared.push('BadRequest', 'PayloadTooLarge', 'UnsupportedMediaType');
+  if (method === 'post' && (path.startsWith('/v1/') || path.startsWith('/v2/'))) shared.push('BadRequest', 'PayloadTooLarge', 'UnsupportedMediaType');
   return shared;
 }
 
-/** Adds the middleware's answers to the operations they apply to, keeping a route's own description of a status. */
-function withMiddlewareResponses(doc: { paths?: Record<string, Partial<Record<(typeof METHODS)[number], Operation>>> }) {
+type Document = { paths?: Record<string, Partial<Record<(typeof METHODS)[number], Operation>>>; components?: { responses?: Record<string, unknown> } };
+
+/**
+ * Adds the middleware's answers to the operations they apply to, keeping a route's own description
+ * of a status. On the inference protocols' paths they come as `{"error": "..."}` (see protocolErrors),
+ * so those operations refer to a `Protocol…` variant, added to the components when first used.
+ */
+function withMiddlewareResponses(doc: Document) {
+  const protocolVariant = (name: Shared) => {
+    const r = MIDDLEWARE_RESPONSES[name];
+    const responses = ((doc.components ??= {}).responses ??= {});
+    responses[`Protocol${name}`] ??= { description: r.description, ...('headers' in r ? { headers: r.headers } : {}), content: { 'application/json': { schema: { $ref: '#/components/schemas/ProtocolError' } } } };
+    return `Protocol${name}`;
+  };
   for (const [path, item] of Object.entries(doc.paths ?? {})) {
     for (const method of METHODS) {
       const op = item[method];
@@ -59,9 +72,10 @@ function withMiddlewareResponses(doc: { paths?: Record<string, Partial<Record<(t
       // A public route needs no key, whatever the document-wide default says.
       if (permissionFor(method.toUpperCase(), path) === null) op.security ??= [];
       const responses = (op.responses ??= {});
+      const protocol = isProtocolPath(method.toUpperCase(), path);
       for (const name of sharedResponsesOf(method, path)) {
         const status = MIDDLEWARE_RESPONSES[name].status;
-        responses[status] ??= { $ref: `#/components/responses/${name}` };
+        responses[status] ??= { $ref: `#/components/responses/${protocol ? protocolVariant(name) : name}` };
       }
     }
   }

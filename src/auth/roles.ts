@@ -3,18 +3,20 @@
  * - admin: everything below, plus managing the project's keys and reading /metrics
  * - write: create and delete datasets, studies, versions and aliases; promote; predict; read
  * - read: read datasets, studies, leaderboards and models (no predict: it spends compute)
- * - predict: call predict and nothing else, for applications
+ * - predict: call predict and nothing else, for applications (with the inference protocols'
+ *   metadata, readiness and status of the models it predicts with, which every role may read)
  */
 export const ROLES = ['admin', 'write', 'read', 'predict'] as const;
 export type Role = (typeof ROLES)[number];
 
-export type Permission = 'admin' | 'write' | 'read' | 'predict';
+/** `describe`: the inference protocols' model metadata, readiness and status, which predict clients read first. */
+export type Permission = 'admin' | 'write' | 'read' | 'predict' | 'describe';
 
 const GRANTS: Record<Role, readonly Permission[]> = {
-  admin: ['admin', 'write', 'read', 'predict'],
-  write: ['write', 'read', 'predict'],
-  read: ['read'],
-  predict: ['predict'],
+  admin: ['admin', 'write', 'read', 'predict', 'describe'],
+  write: ['write', 'read', 'predict', 'describe'],
+  read: ['read', 'describe'],
+  predict: ['predict', 'describe'],
 };
 
 export function allows(role: Role, permission: Permission): boolean {

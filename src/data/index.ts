@@ -31,3 +31,4 @@ export { createRng, shuffleInPlace, type Rng } from '../rng.ts';
 export { studySpec, trainingData, type TrainingData, type ForecastSettings } from './training-data.ts';
 export { baselineOf, type Baseline } from './baseline.ts';
 export { rawInstances, rawTargets, UNSEEN_CATEGORY, type RawTarget } from './raw-rows.ts';
+export { MISSING_CATEGORY } from './values.ts';

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { permissionFor } from '../../src/api/auth.ts';
 import { createKey } from '../../src/auth/manage.ts';
 import { selectBackend } from '../../src/workers/training/index.ts';
 import { startTestApp, uploadForm, type TestApp } from '../helpers/app.ts';
@@ -129,6 +130,60 @@ describe.each(PROVIDERS)('projects and keys (%s)', (provider) => {
     const listed = (await (await call('acmeAdmin', '/v1/keys')).json()) as { keys: { id: string; projectId: string }[] };
     expect(listed.keys.map((k) => k.projectId)).toEqual(['acme', 'acme', 'acme']);
     expect(JSON.stringify(listed)).not.toContain('secretHash');
+  });
+
+  it('serves KServe v2 and TF Serving to the roles and the project of the key', async () => {
+    const infer = { inputs: [{ name: 'input', shape: [1, 13], datatype: 'FP32', data: Object.values(row) }] };
+    // A predict key predicts in every protocol, and reads nothing; a read key the reverse.
+    const predicted = await json('acmePredict', 'POST', '/v2/models/wine/infer', infer);
+    expect(predicted.status).toBe(200);
+    expect(((await predicted.json()) as { model_version: string }).model_version).toBe('2');
+    for (const path of ['/v1/models/wine:predict', '/v1/models/wine/versions/1:predict', '/v1/models/wine/labels/champion:predict']) {
+      expect((await json('acmePredict', 'POST', path, { instances: [row] })).status).toBe(200);
+    }
+    // ...and reads what prediction clients read first, as a read key does: the protocols' metadata, readiness and status.
+    const probes = ['/v2/models/wine', '/v2/models/wine/ready', '/v2/models/wine/versions/2', '/v2/models/wine/versions/2/ready', '/v1/models/wine/versions/2', '/v1/models/wine/labels/champion', '/v1/models/wine/metadata', '/v1/models/wine/versions/2/metadata', '/v1/models/wine/labels/champion/metadata'];
+    for (const path of probes) {
+      expect((await call('acmePredict', path)).status, path).toBe(200);
+      expect((await call('acmeRead', path)).status, path).toBe(200);
+    }
+    // A predict key of another project reads none of it: acme's v2 does not exist in globex.
+    const globexPredict = await createKey(t.repo, { project: 'globex', role: 'predict', name: 'gp' });
+    for (const path of probes.filter((p) => p.includes('/versions/2'))) {
+      const res = await t.app.request(path, { headers: { authorization: `Bearer ${globexPredict.secret}` } });
+      expect(res.status, path).toBe(404);
+    }
+    // Nothing else of the registry: its own view of the model, the archive, the lists.
+    for (const path of ['/v1/models/wine', '/v1/models', '/v1/models/wine/versions/2/artifact', '/v2']) expect((await call('acmePredict', path)).status, path).toBe(403);
+    expect(permissionFor('GET', '/v2/models/wine/versions/1/ready/x')).toBe('read');
+    expect(permissionFor('GET', '/v1/models/wine/versions/1/artifact')).toBe('write');
+    expect(permissionFor('GET', '/v1/models/wine/aliases/champion')).toBe('read');
+    const refused = await json('acmeRead', 'POST', '/v2/models/wine/versions/1/infer', infer);
+    expect(refused.status).toBe(403);
+    expect(typeof ((await refused.json()) as { error: unknown }).error).toBe('string');
+    expect((await json('acmeRead', 'POST', '/v1/models/wine/labels/champion:predict', { instances: [row] })).status).toBe(403);
+    expect((await call('acmeRead', '/v2/models/wine/versions/1')).status).toBe(200);
+    expect((await call('acmeRead', '/v1/models/wine/versions/1')).status).toBe(200);
+    // Probes need no key; nothing else does without one.
+    expect((await call(null, '/v2/health/live')).status).toBe(200);
+    expect((await call(null, '/v2/health/ready')).status).toBe(200);
+    const anonymous = await call(null, '/v2/models/wine');
+    expect(anonymous.status).toBe(401);
+    expect(((await anonymous.json()) as { error: string }).error).toContain('API key is required');
+    // globex's "wine" is its own: one version, labelled staging, and no champion since the test above.
+    const g = 'globexWrite' as const;
+    const notFound = async (res: Response | Promise<Response>) => expect((await res).status).toBe(404);
+    const staging = await json(g, 'POST', '/v1/models/wine/labels/staging:predict', { instances: [row] });
+    expect(staging.status).toBe(200);
+    expect(((await (await call(g, '/v2/models/wine/versions/1')).json()) as { versions: string[] }).versions).toEqual(['1']);
+    await notFound(json(g, 'POST', '/v2/models/wine/versions/2/infer', infer));
+    await notFound(json(g, 'POST', '/v1/models/wine:predict', { instances: [row] }));
+    await notFound(call(g, '/v1/models/wine/versions/2'));
+    await notFound(call(g, '/v1/models/wine/versions/2/metadata'));
+    // Only the exact predict routes are predictions; any other POST needs write.
+    expect(permissionFor('POST', '/v1/models/wine:promote')).toBe('write');
+    expect(permissionFor('POST', '/v2/models/wine/load')).toBe('write');
+    expect(permissionFor('POST', '/v2/models/wine/versions/1/infer')).toBe('predict');
   });
 
   it('makes and revokes keys through the admin API, in the own project only', async () => {
