@@ -11,6 +11,9 @@ const usage = (adminUsage: string) => `usage: maas <command>
   worker   one more worker (a supervisor process and its worker child, restarted when it exits);
            needs REDIS_URL and DATABASE_URL of the deployment it joins
   migrate  apply database migrations and exit
+  serve    a prediction server without Redis, queue or training (maas predict, KServe v2, TF Serving):
+           serve --model FILE.maas.zip [--model FILE2 …] serves exported archives (maas models export) under
+           project default; serve --from serves the registry at DATABASE_URL with its API keys, following alias moves
 ${adminUsage}
 
 Client commands (talk to a running api over HTTP):
@@ -48,6 +51,23 @@ async function main(argv: string[]): Promise<void> {
     }
     return;
   }
+  if (command === 'serve') {
+    const serving = await import('./serve/index.ts');
+    let from: ReturnType<typeof serving.parseServeArgs>;
+    try {
+      from = serving.parseServeArgs(argv.slice(1), config.DATABASE_URL);
+    } catch (err) {
+      if (!(err instanceof serving.ServeUsageError)) throw err;
+      console.error(`maas serve: ${err.message}\n\n${USAGE}`);
+      process.exit(2);
+    }
+    if (from === 'help') {
+      console.log(USAGE);
+      return;
+    }
+    const server = await serving.startStandalone({ from, config, log });
+    return stopOnSignals(server.stop, log);
+  }
   if (!['start', 'api', 'worker'].includes(command)) {
     console.error(`maas: unknown command '${command}'\n\n${USAGE}`);
     process.exit(2);
@@ -58,8 +78,13 @@ async function main(argv: string[]): Promise<void> {
   // taken here too it would count as a second signal and end the worker before its trials are handed back.
   if (child) process.on('SIGINT', () => undefined);
   const stop = await run(command as Role, config, log);
+  stopOnSignals(stop, log, child ? ['SIGTERM'] : ['SIGINT', 'SIGTERM']);
+}
+
+/** Stops cleanly on the first signal, at once on a second. */
+function stopOnSignals(stop: () => Promise<void>, log: ReturnType<typeof createLogger>, signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM']): void {
   let stopping = false;
-  for (const signal of child ? (['SIGTERM'] as const) : (['SIGINT', 'SIGTERM'] as const)) {
+  for (const signal of signals) {
     process.on(signal, () => {
       if (stopping) process.exit(1);
       stopping = true;

@@ -3,21 +3,26 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { RateLimitedError } from '../errors.ts';
-import { principalOf, permissionFor } from './auth.ts';
+import { ARTIFACT_PATH, principalOf, permissionFor } from './auth.ts';
 
 export interface RateLimitOptions {
-  redis: Redis;
+  /** Shares the limits among replicas. @defaultValue none: the limits hold per process (maas serve, which runs without Redis) */
+  redis?: Redis;
   /** Keeps deployments (and tests) that share a Redis apart. */
   prefix: string;
-  /** Points a key (or, in an open deployment, an address) may spend per minute; a request costs 1, an upload or a new study 10. @defaultValue 600 */
+  /** Points a key (or, in an open deployment, an address) may spend per minute; a request costs 1, an upload, a new study or an export 10. @defaultValue 600 */
   perMinute?: number;
   /** Failed authentications an address may make per minute; past that they are answered 429. @defaultValue 30 */
   failuresPerMinute?: number;
 }
 
-/** Heavy requests spend more of the budget, so a key cannot fill the queue as fast as it can read. */
+/**
+ * Heavy requests spend more of the budget, so a key cannot fill the queue as fast as it can read,
+ * nor pack and download archives (megabytes each) as fast as it can ask for a prediction.
+ */
 export function costOf(method: string, path: string): number {
   if (method === 'POST' && (path === '/v1/studies' || path.startsWith('/v1/datasets'))) return 10;
+  if ((method === 'GET' || method === 'HEAD') && ARTIFACT_PATH.test(path)) return 10;
   return 1;
 }
 
@@ -30,7 +35,8 @@ export function clientAddress(c: Context): string {
   }
 }
 
-function limiter(o: { redis: Redis; prefix: string; points: number }) {
+function limiter(o: { redis: Redis | undefined; prefix: string; points: number }) {
+  if (o.redis === undefined) return new RateLimiterMemory({ keyPrefix: o.prefix, points: o.points, duration: 60 });
   // When Redis is not ready the limits hold per process instead of failing every request.
   return new RateLimiterRedis({
     storeClient: o.redis,

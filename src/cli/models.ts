@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
 import { unwrap, type Model } from '../client/index.ts';
 import { positiveInt, readText, stringOf, UsageError, type Command, type Context } from './context.ts';
 import { fields, number, pairs, table, time } from './output.ts';
@@ -118,4 +120,33 @@ const predict: Command = {
   },
 };
 
-export const modelCommands: Command[] = [list, show, promote, predict];
+const exportVersion: Command = {
+  words: ['models', 'export'],
+  synopsis: 'NAME --version N [-o FILE|-]',
+  summary: 'download a version as one archive (model, preprocessing, model card, checksums) for maas serve --model; FILE defaults to NAME-vN.maas.zip, - writes to stdout',
+  positionals: ['NAME'],
+  options: { version: { type: 'string' }, output: { type: 'string', short: 'o' } },
+  async run(ctx, [name], values) {
+    const version = positiveInt(values, 'version');
+    if (version === undefined) throw new UsageError('--version is required');
+    const call = ctx.client.GET('/v1/models/{name}/versions/{version}/artifact', { params: { path: { name: name as string, version } }, parseAs: 'arrayBuffer' });
+    const { response } = await call;
+    const bytes = new Uint8Array((await unwrap(call)) as unknown as ArrayBuffer);
+    // The api sends the zip's SHA-256 (RFC 9530), so a download cut short or damaged on the way is never saved as good.
+    const digest = /sha-256=:([A-Za-z0-9+/=]+):/.exec(response.headers.get('repr-digest') ?? '')?.[1];
+    const actual = createHash('sha256').update(bytes).digest('base64');
+    if (digest !== undefined && digest !== actual) throw new Error(`the download's SHA-256 is ${actual}, but the api sent ${digest}; nothing was saved, try again`);
+    const checksum = response.headers.get('x-maas-checksum') ?? 'unknown';
+    const output = stringOf(values, 'output') ?? `${name}-v${version}.maas.zip`;
+    if (output === '-') {
+      ctx.io.stdout.write(bytes);
+      return 0;
+    }
+    await writeFile(output, bytes);
+    if (ctx.json) ctx.print(JSON.stringify({ file: output, bytes: bytes.length, checksum }, null, 2));
+    else ctx.print(`${name} v${version} → ${output} (${bytes.length} bytes, ${checksum})`);
+    return 0;
+  },
+};
+
+export const modelCommands: Command[] = [list, show, promote, exportVersion, predict];

@@ -1,9 +1,12 @@
+import { createHash } from 'node:crypto';
 import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { ConflictError, NotFoundError } from '../../errors.ts';
 import { CHAMPION, type ModelVersionRecord, type Repository } from '../../storage/index.ts';
 import type { Predictor } from '../../serving/predictor.ts';
+import { exportVersion } from '../../serving/export.ts';
 import { principalOf } from '../auth.ts';
+import { versionStatus } from '../inference/index.ts';
 import { decodeCursor, DEFAULT_PAGE, pageOf } from '../paging.ts';
 import * as routes from './models.routes.ts';
 
@@ -38,7 +41,9 @@ export function registerModels(app: OpenAPIHono, deps: { repo: Repository; predi
   app.openapi(routes.get, async (c) => {
     const { name } = c.req.valid('param');
     const { limit = DEFAULT_PAGE, cursor } = c.req.valid('query');
-    return c.json(modelView(name, await versionsOf(project(c), name), limit, decodeCursor(cursor, z.number().int().min(0))), 200);
+    const versions = await versionsOf(project(c), name);
+    // TF Serving's model status shares this URL; its clients read this field.
+    return c.json({ ...modelView(name, versions, limit, decodeCursor(cursor, z.number().int().min(0))), model_version_status: versions.map((v) => versionStatus(v.version)).reverse() }, 200);
   });
   app.openapi(routes.promote, async (c) => {
     const { name } = c.req.valid('param');
@@ -62,8 +67,23 @@ export function registerModels(app: OpenAPIHono, deps: { repo: Repository; predi
     if (result !== 'deleted') throw new ConflictError(`${name} v${version} is what ${result.aliases.map((a) => `'${a}'`).join(', ')} ${result.aliases.length === 1 ? 'points' : 'point'} to; move or delete the alias first`);
     return c.body(null, 204);
   });
+  app.openapi(routes.exportVersion, async (c) => {
+    const { name, version } = c.req.valid('param');
+    const archive = await exportVersion(repo, project(c), name, version);
+    return c.body(archive.bytes as Uint8Array<ArrayBuffer>, 200, {
+      'Content-Type': 'application/zip',
+      'Content-Disposition': `attachment; filename="${archive.fileName}"`,
+      'X-Maas-Checksum': archive.checksum,
+      'Repr-Digest': `sha-256=:${createHash('sha256').update(archive.bytes).digest('base64')}:`,
+    });
+  });
+  registerPredict(app, { predictor });
+}
+
+/** maas's own predict route alone, for a server that has no registry (maas serve --model). */
+export function registerPredict(app: OpenAPIHono, deps: { predictor: Predictor }): void {
   app.openapi(routes.predict, async (c) => {
     const { name } = c.req.valid('param');
-    return c.json(await predictor.predict(project(c), name, c.req.valid('json').instances, c.req.valid('query').alias), 200);
+    return c.json(await deps.predictor.predict(principalOf(c).projectId, name, c.req.valid('json').instances, c.req.valid('query').alias), 200);
   });
 }

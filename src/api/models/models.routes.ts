@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { modelNameSchema } from '../../schemas.ts';
+import { versionStatusSchema } from '../inference/index.ts';
 import { errorResponse } from '../openapi.ts';
 import { pageQuery } from '../paging.ts';
 
@@ -17,6 +18,14 @@ const versionSchema = z.object({
 export const modelSchema = z
   .object({ name: z.string(), aliases: z.record(z.string(), z.number().int()), versions: z.array(versionSchema), nextCursor: z.string().nullable() })
   .openapi('Model');
+
+/**
+ * GET /v1/models/{name} is also TF Serving's model status URL, so its answer carries TF Serving's
+ * `model_version_status` (every version, newest first) beside maas's view.
+ */
+const modelStatusSchema = modelSchema
+  .extend({ model_version_status: z.array(versionStatusSchema).openapi({ description: "TF Serving's model status: every version, newest first; maas loads any of them on first use" }) })
+  .openapi('ModelWithStatus');
 
 const nameParam = z.object({ name: z.string() });
 const notFound = errorResponse('No such model');
@@ -43,7 +52,7 @@ export const get = createRoute({
   operationId: 'getModel',
   summary: 'A model: its versions (a page at a time), metrics and aliases',
   request: { params: nameParam, query: pageQuery },
-  responses: { 200: { description: 'The model', content: { 'application/json': { schema: modelSchema } } }, 400: badPage, 404: notFound },
+  responses: { 200: { description: 'The model', content: { 'application/json': { schema: modelStatusSchema } } }, 400: badPage, 404: notFound },
 });
 
 export const promote = createRoute({
@@ -123,5 +132,27 @@ export const removeVersion = createRoute({
     400: errorResponse('The version is not a positive integer'),
     404: errorResponse('No such model, or no such version of it'),
     409: errorResponse('An alias points to it; the aliases are named'),
+  },
+});
+
+export const exportVersion = createRoute({
+  method: 'get',
+  path: '/v1/models/{name}/versions/{version}/artifact',
+  operationId: 'exportModelVersion',
+  summary: 'Download a version as one self-contained archive: the TF.js model, its preprocessing, the model card and a manifest of checksums (maas serve --model serves it)',
+  request: { params: z.object({ name: z.string(), version: z.coerce.number().int().min(1).max(2 ** 31 - 1) }) },
+  responses: {
+    200: {
+      description:
+        'A zip of model.json and its weights (the TF.js layers format), preprocessing.json, card.json (metrics on validation, baseline, dataset summary, parameters, learning curve) and manifest.json (the SHA-256 of every file and the checksum of the whole)',
+      headers: {
+        'Content-Disposition': { description: 'attachment; filename="<name>-v<version>.maas.zip"', schema: { type: 'string' } },
+        'X-Maas-Checksum': { description: "The manifest's checksum of the archive's contents, sha256:<hex>", schema: { type: 'string' } },
+        'Repr-Digest': { description: 'SHA-256 of the zip bytes as sent (RFC 9530), to check the download', schema: { type: 'string' } },
+      },
+      content: { 'application/zip': { schema: z.string().openapi({ type: 'string', format: 'binary' }) } },
+    },
+    400: errorResponse('The version is not a positive integer'),
+    404: errorResponse('No such model, or no such version of it'),
   },
 });
