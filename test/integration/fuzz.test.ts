@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKey } from '../../src/auth/manage.ts';
 import { createRng } from '../../src/rng.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startTestApp, uploadForm, type TestApp } from '../helpers/app.ts';
+import { registerWineVersion, wineRow } from '../helpers/wine.ts';
 
 /**
  * 10,000 generated requests over every route: valid bodies with one part broken, random
@@ -16,6 +19,7 @@ const KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'name', 'data
 describe('fuzzing every route', () => {
   let t: TestApp;
   let datasetId = '';
+  let studyId = '';
   let key = '';
   beforeAll(async () => {
     t = await startTestApp('sqlite');
@@ -24,6 +28,11 @@ describe('fuzzing every route', () => {
     const res = await t.app.request('/v1/datasets', { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: uploadForm('a,b,y\n1,2,0\n2,3,1\n3,1,0\n4,4,1\n5,2,0\n6,1,1\n7,3,0\n8,2,1\n9,9,0\n1,1,1\n', { name: 'f', kind: 'tabular', target: 'y' }) });
     expect(res.status).toBe(201);
     datasetId = ((await res.json()) as { id: string }).id;
+    // A real model, so that predict and the inference protocols reach their encoders, not only their 404s.
+    const wine = await t.app.request('/v1/datasets', { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: uploadForm(readFileSync(join(import.meta.dirname, '../fixtures/wine.csv'), 'utf8'), { name: 'wine', kind: 'tabular', target: 'cultivar' }) });
+    expect(wine.status).toBe(201);
+    const project = (await t.repo.projects.ensure('fuzz')).id;
+    studyId = (await registerWineVersion(t.repo, { projectId: project, datasetId: ((await wine.json()) as { id: string }).id, name: 'wine', seed: 1 })).studyId;
   });
   afterAll(async () => {
     await t?.close();
@@ -56,6 +65,14 @@ describe('fuzzing every route', () => {
       return o;
     };
     const ids = () => pick([datasetId, 'x', '%00', 'a'.repeat(300), '..%2F..', '__proto__', '-1']);
+    let lastStudy = '';
+    const studyIdOr = () => (lastStudy = pick([studyId, ids()]));
+    const models = () => pick(['wine', 'wine', 'x', '%00', 'a'.repeat(300), '__proto__']);
+    const versions = () => pick(['', '/versions/1', '/versions/0', '/versions/x', '/versions/99999999999999999999', '/labels/champion', '/labels/x']);
+    // Bodies of the standard protocols, valid ones broken by mutate.
+    const v2Body = () => ({ id: 'r', inputs: [{ name: 'input', shape: [1, 13], datatype: 'FP32', data: Object.values(wineRow) }] });
+    const v2Columns = () => ({ inputs: Object.entries(wineRow).map(([name, v]) => ({ name, shape: [1], datatype: 'FP32', data: [v] })) });
+    const tfColumns = () => ({ inputs: Object.fromEntries(Object.entries(wineRow).map(([k, v]) => [k, [v]])) });
     const routes: (() => [string, string, unknown])[] = [
       () => ['POST', '/v1/studies', mutate(study())],
       () => ['POST', '/v1/datasets/samples/mnist', mutate({ count: 20, seed: 1, validationFraction: 0.2 })],
@@ -69,6 +86,18 @@ describe('fuzzing every route', () => {
       () => ['DELETE', `/v1/${pick(['datasets', 'studies', 'keys'])}/${ids()}`, undefined],
       () => ['DELETE', `/v1/models/${ids()}/${pick(['versions', 'aliases'])}/${pick(['1', '0', 'x', '99999999999'])}`, undefined],
       () => [pick(['PUT', 'PATCH', 'GET', 'POST']), pick(['/', '/v1', '/v1/nothing', '/metrics', '/healthz', '/openapi.json']), value(2)],
+      // Routes of issues 13 and 14. The real study never ends, so its event stream is asked for with HEAD only (headers, no stream).
+      () => ['GET', `/v1/studies/${pick([studyId, ids()])}/importance`, undefined],
+      () => [studyIdOr() === studyId ? 'HEAD' : 'GET', `/v1/studies/${lastStudy}/events${pick(['', '?after=0-0', '?after=x', '?after=99999999999999-0'])}`, undefined],
+      () => ['GET', `/v1/datasets/${ids()}/sample?limit=${pick(NUMBERS)}${pick(['', '&window=3', '&horizon=x'])}`, undefined],
+      () => ['GET', pick(['/v1/workers', '/v1/queues', '/ui/session', '/ui/app/app.js', '/ui/app/../../package.json', '/ui/vendor/echarts.mjs', '/ui/vendor/x', '/ui/queues', '/v2', '/v2/health/live', '/v2/health/ready']), undefined],
+      () => ['POST', pick(['/ui/login', '/ui/logout']), mutate({ key: 'maas_x_y' })],
+      () => ['POST', `/v1/models/${models()}/predict`, mutate({ instances: [wineRow] })],
+      () => ['GET', `/v2/models/${models()}${pick(['', '/versions/1', '/versions/x'])}${pick(['', '/ready'])}`, undefined],
+      () => ['POST', `/v2/models/${models()}${pick(['', '/versions/1', '/versions/0x1'])}/infer`, mutate(pick([v2Body, v2Columns])())],
+      () => ['POST', `/v1/models/${models()}${versions()}:predict`, mutate(pick([() => ({ instances: [wineRow] }), tfColumns])())],
+      () => ['GET', `/v1/models/${models()}${versions()}${pick(['', '/metadata'])}`, undefined],
+      () => ['GET', `/v1/models/${models()}/versions/${pick(['1', '0', 'x', '0x1'])}/artifact`, undefined],
     ];
     const statuses = new Map<number, number>();
     const fivexx: string[] = [];
@@ -79,7 +108,7 @@ describe('fuzzing every route', () => {
       const auth = rng();
       const headers: Record<string, string> = auth < 0.97 ? { authorization: `Bearer ${key}` } : auth < 0.98 ? {} : { authorization: pick(['Bearer', 'Basic x', `Bearer maas_${'a'.repeat(12)}_${'b'.repeat(43)}`, 'Bearer \u00ff']) };
       let payload: BodyInit | undefined;
-      if (method === 'GET' || method === 'DELETE') payload = undefined;
+      if (method === 'GET' || method === 'HEAD' || method === 'DELETE') payload = undefined;
       else if (r < 0.04) payload = deep(pick([65, 4111, 20_000]));
       else if (r < 0.08) payload = JSON.stringify(body).slice(0, Math.floor(rng() * 40));
       else if (r < 0.1) payload = undefined;
