@@ -66,6 +66,41 @@ const promote: Command = {
   },
 };
 
+/** `--canary 4:0.1,5:0.05` or `--shadow 6:0.5`: VERSION:NUMBER pairs, the numbers checked by the api (which names the field). */
+function versionShares(text: string, option: string): { version: number; share: number }[] {
+  return text.split(',').map((pair) => {
+    const m = /^\s*(\d+)\s*:\s*([^:,\s]+)\s*$/.exec(pair);
+    if (!m || !Number.isFinite(Number(m[2]))) throw new UsageError(`--${option} '${text}' must be VERSION:NUMBER pairs separated by commas, e.g. 4:0.1`);
+    return { version: Number(m[1]), share: Number(m[2]) };
+  });
+}
+
+const route: Command = {
+  words: ['models', 'route'],
+  synopsis: 'NAME ALIAS --version N [--canary V:WEIGHT,...] [--shadow V:SHARE]',
+  summary: "point an alias at a version, split its requests with canary versions by weight, mirror a share to a shadow version (replaces the alias's routing)",
+  positionals: ['NAME', 'ALIAS'],
+  options: { version: { type: 'string' }, canary: { type: 'string' }, shadow: { type: 'string' } },
+  async run(ctx, [name, alias], values) {
+    const version = positiveInt(values, 'version');
+    if (version === undefined) throw new UsageError('--version is required');
+    const canaryText = stringOf(values, 'canary');
+    const shadowText = stringOf(values, 'shadow');
+    const canary = canaryText === undefined ? [] : versionShares(canaryText, 'canary').map(({ version: v, share }) => ({ version: v, weight: share }));
+    const shadows = shadowText === undefined ? [] : versionShares(shadowText, 'shadow');
+    if (shadows.length > 1) throw new UsageError(`--shadow '${shadowText}' must name one version`);
+    const body = { version, canary, shadow: shadows[0] ?? null };
+    const set = await unwrap(ctx.client.PUT('/v1/models/{name}/aliases/{alias}', { params: { path: { name: name as string, alias: alias as string } }, body }));
+    if (ctx.json) {
+      ctx.print(JSON.stringify(set, null, 2));
+      return 0;
+    }
+    const parts = [...set.canary.map((c) => `canary v${c.version} ${c.weight * 100}%`), ...(set.shadow ? [`shadow v${set.shadow.version} ${set.shadow.share * 100}%`] : [])];
+    ctx.print(`${set.model}: ${set.alias} → v${set.version}${parts.length ? ` (${parts.join(', ')})` : ''}`);
+    return 0;
+  },
+};
+
 /** The instances of a predict file: `{"instances": [...]}`, a JSON array, or JSON Lines (one instance a line). */
 export function instancesOf(text: string, source: string): unknown[] {
   let parsed: unknown;
@@ -149,4 +184,4 @@ const exportVersion: Command = {
   },
 };
 
-export const modelCommands: Command[] = [list, show, promote, exportVersion, predict];
+export const modelCommands: Command[] = [list, show, promote, route, exportVersion, predict];

@@ -64,7 +64,7 @@ const metrics = createRoute({
   method: 'get',
   path: '/metrics',
   operationId: 'getServeMetrics',
-  summary: 'Prometheus metrics: requests by route and status with their time, the archives served, uptime',
+  summary: 'Prometheus metrics: requests by route and status with their time, prediction requests and latency per model version, the archives served, uptime',
   responses: { 200: { description: 'Prometheus text exposition format 0.0.4', content: { 'text/plain': { schema: z.string() } } } },
 });
 
@@ -103,6 +103,7 @@ export function registerServeStatus(app: OpenAPIHono, deps: { status: ServeStatu
       '# HELP maas_serve_uptime_seconds Seconds since the server started.',
       '# TYPE maas_serve_uptime_seconds gauge',
       `maas_serve_uptime_seconds ${(Date.now() - status.startedAt) / 1000}`,
+      deps.predictor.metrics.exposition(),
     ];
     return c.text(`${lines.join('\n')}\n`, 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
   });

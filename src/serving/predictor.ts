@@ -7,8 +7,10 @@ import { backendFaultOf, loadModel, predictBatch } from '../workers/training/ind
 import { AGAIN, BackendGuard } from './backend-guard.ts';
 import { Batcher, type BatcherOptions } from './batcher.ts';
 import { decodeChecked } from './decode-checked.ts';
+import { ServingMetrics } from './metrics.ts';
 import { PinnedVersions, type PinOptions } from './pins.ts';
 import { Semaphore } from './semaphore.ts';
+import { ShadowRunner } from './shadows.ts';
 import { notFoundOf, type ModelSource, type Selector, type SourceChange, type VersionRef } from './source.ts';
 
 interface Loaded {
@@ -40,6 +42,13 @@ export interface PredictorOptions {
    * cannot load them all at the same time. @defaultValue 2
    */
   maxConcurrentLoads?: number;
+  /**
+   * Shadow predictions (see VersionRef.shadow) running at once; a request to mirror beyond them is
+   * dropped (and counted), so that a shadow never queues work up behind the answers. @defaultValue 4
+   */
+  maxShadowsInFlight?: number;
+  /** Where per-version request counts and latencies go. @defaultValue a new ServingMetrics */
+  metrics?: ServingMetrics;
 }
 
 /** What served a prediction; `alias` is null when the request named a version. */
@@ -74,8 +83,8 @@ export class Predictor {
   private readonly versions = new Map<string, Promise<Loaded>>();
   /** Loaded versions not yet released, for waking their batchers. */
   private readonly live = new Set<Loaded>();
-  /** What each `project/model@alias` served here points to, and when that alias moved. */
-  private readonly served = new Map<string, { versionId: string; movedAt: number }>();
+  /** The versions each `project/model@alias` served here sends requests to (see VersionRef.routes), and when that alias moved. */
+  private readonly served = new Map<string, { versionIds: string[]; movedAt: number }>();
   /** Versions asked for by number, by `project/model#version`. */
   private readonly pinned: PinnedVersions;
   /** Versions loaded for the requests using them alone (no room to keep them), with how many such requests run. */
@@ -86,12 +95,18 @@ export class Predictor {
   private readonly arriving = new Map<string, number>();
   private readonly backend: BackendGuard;
   private readonly batch: BatchOptions | false;
+  /** Shadow predictions running in the background. */
+  private readonly shadows: ShadowRunner;
+  /** Per-version request counts and latency histograms, for /metrics. */
+  readonly metrics: ServingMetrics;
 
   constructor(private readonly source: ModelSource, private readonly log: Logger, options: PredictorOptions = {}) {
     this.backend = new BackendGuard({ log, onReset: () => this.forgetAll(), ...(options.resetBackend ? { reset: options.resetBackend } : {}) });
     this.batch = options.batch ?? {};
     this.pinned = new PinnedVersions(options.pinned);
     this.loads = new Semaphore(options.maxConcurrentLoads ?? 2);
+    this.metrics = options.metrics ?? new ServingMetrics();
+    this.shadows = new ShadowRunner(this.metrics, log, options.maxShadowsInFlight ?? 4);
     this.unwatch = source.onChange?.((change) => this.changed(change));
   }
 
@@ -123,14 +138,18 @@ export class Predictor {
    */
   async predictFor(projectId: string, name: string, want: Selector, read: (version: ServedSignature) => unknown[]): Promise<{ predictions: Prediction[]; model: ServedModel; version: ServedSignature }> {
     const leave = this.arrive(`${projectId}/${name}`);
+    const started = performance.now();
     try {
       for (let reruns = 0; ; reruns++) {
         if (reruns > MAX_RERUNS) throw new ServiceBusyError(1, 'the compute backend was reset several times during this request; retry it');
         await this.backend.ensureUsable();
-        const { loaded, lent } = await this.load(projectId, name, want);
+        const { loaded, lent, ref } = await this.load(projectId, name, want);
+        // Counted per version only once the version is known; a rerun after a reset is not a second request.
+        let counted: boolean | undefined;
         try {
           // Released while this request waited (the alias moved again, or the backend was reset): look the version up afresh.
           if (loaded === AGAIN || loaded.disposed) continue;
+          counted = false;
           const version = described(name, loaded);
           const instances = read(version);
           // Strict checks per request, before any batching: a bad instance fails only its own request.
@@ -146,7 +165,14 @@ export class Predictor {
           // Only when an output is not finite: is the input or the model to blame? (A model released meanwhile is taken as sound.)
           const neutral = async () => (loaded.disposed ? Float32Array.of(0) : predictBatch(loaded.model, new Float32Array(features.length / instances.length), 1, loaded.inputShape));
           const predictions = await decodeChecked(loaded.preprocessing, outputs, instances, neutral, `${name} v${loaded.ref.version}`);
+          counted = true;
+          this.metrics.record({ project: projectId, model: name, version: loaded.ref.version, role: 'primary' }, (performance.now() - started) / 1000, true);
+          // Only once the answer is made, and without waiting for it: a shadow never delays or changes an answer.
+          if (ref.shadow) this.mirror(ref.shadow, instances);
           return { predictions, model: { name, version: loaded.ref.version, alias: 'alias' in want ? want.alias : null }, version };
+        } catch (err) {
+          if (counted === false && loaded !== AGAIN) this.metrics.record({ project: projectId, model: name, version: loaded.ref.version, role: 'primary' }, (performance.now() - started) / 1000, false);
+          throw err;
         } finally {
           if (lent !== null) this.giveBack(lent);
         }
@@ -176,7 +202,7 @@ export class Predictor {
    * Resolves the selector, records what it points to, and loads (or reuses) that version. `lent`
    * is the version's id when it is loaded for this request alone: give it back when done.
    */
-  private async load(projectId: string, name: string, want: Selector): Promise<{ loaded: Loaded | typeof AGAIN; lent: string | null }> {
+  private async load(projectId: string, name: string, want: Selector): Promise<{ loaded: Loaded | typeof AGAIN; lent: string | null; ref: VersionRef }> {
     const key = 'alias' in want ? aliasKey(projectId, name, want.alias) : versionKey(projectId, name, want.version);
     const ref = await this.source.resolve(projectId, name, want);
     if (!ref) {
@@ -185,16 +211,16 @@ export class Predictor {
       throw await notFoundOf(this.source, projectId, name, want);
     }
     let kept = true;
-    if ('alias' in want) this.serve(key, ref.id, ref.movedAt);
+    if ('alias' in want) this.serve(key, ref.routes ?? [ref.id], ref.movedAt);
     else {
       const pin = this.pinned.use(projectId, key, ref.id);
       for (const id of pin.released) this.releaseIfUnserved(id);
       kept = pin.kept;
     }
-    if (kept) return { loaded: await this.backend.run(() => this.get(ref)), lent: null };
+    if (kept) return { loaded: await this.backend.run(() => this.get(ref)), lent: null, ref };
     this.lent.set(ref.id, (this.lent.get(ref.id) ?? 0) + 1);
     try {
-      return { loaded: await this.backend.run(() => this.get(ref)), lent: ref.id };
+      return { loaded: await this.backend.run(() => this.get(ref)), lent: ref.id, ref };
     } catch (err) {
       this.giveBack(ref.id);
       throw err;
@@ -223,7 +249,27 @@ export class Predictor {
     const served = this.served.get(key);
     this.served.delete(key);
     const pinned = this.pinned.drop(key);
-    for (const id of [served?.versionId, pinned]) if (id !== undefined) this.releaseIfUnserved(id);
+    for (const id of [...(served?.versionIds ?? []), pinned]) if (id !== undefined) this.releaseIfUnserved(id);
+  }
+
+  /** Mirrors a request to a shadow version in the background (see ShadowRunner). */
+  private mirror(ref: VersionRef, instances: unknown[]): void {
+    // The alias may have dropped its shadow meanwhile: then nothing keeps this version loaded afterwards.
+    this.shadows.start(ref, () => this.shadowPredict(ref, instances), () => this.releaseIfUnserved(ref.id));
+  }
+
+  /** One shadow prediction; false when the backend was reset or the version released meanwhile (not worth retrying). */
+  private async shadowPredict(ref: VersionRef, instances: unknown[]): Promise<boolean> {
+    const loaded = await this.backend.run(() => this.get(ref));
+    if (loaded === AGAIN || loaded.disposed) return false;
+    const features = encodeInstances(loaded.preprocessing, instances);
+    const outputs = await this.backend.run(() => (loaded.batcher ? loaded.batcher.submit(features, instances.length) : predictBatch(loaded.model, features, instances.length, loaded.inputShape)));
+    return outputs !== AGAIN;
+  }
+
+  /** Resolves once the shadow predictions running now have ended (for tests and shutdown). */
+  shadowsSettled(): Promise<void> {
+    return this.shadows.settled();
   }
 
   /** Counts a request on its way to `modelKey`'s batchers; the returned function (idempotent) ends that. */
@@ -244,16 +290,16 @@ export class Predictor {
     };
   }
 
-  /** Records where an alias points; a read older than the one already known is ignored. */
-  private serve(key: string, versionId: string, movedAt: number): void {
+  /** Records where an alias sends requests; a read older than the one already known is ignored. */
+  private serve(key: string, versionIds: string[], movedAt: number): void {
     const previous = this.served.get(key);
-    if (previous && (previous.versionId === versionId || previous.movedAt > movedAt)) return;
-    this.served.set(key, { versionId, movedAt });
-    if (previous) this.releaseIfUnserved(previous.versionId);
+    if (previous && (previous.movedAt > movedAt || (previous.versionIds.length === versionIds.length && previous.versionIds.every((id, i) => id === versionIds[i])))) return;
+    this.served.set(key, { versionIds, movedAt });
+    if (previous) for (const id of previous.versionIds) if (!versionIds.includes(id)) this.releaseIfUnserved(id);
   }
 
   private releaseIfUnserved(versionId: string): void {
-    for (const s of this.served.values()) if (s.versionId === versionId) return;
+    for (const s of this.served.values()) if (s.versionIds.includes(versionId)) return;
     if (this.pinned.holds(versionId) || this.lent.has(versionId)) return;
     this.release(versionId);
   }
@@ -317,6 +363,7 @@ export class Predictor {
   }
 
   close(): void {
+    this.shadows.close();
     this.unwatch?.();
     for (const id of [...this.versions.keys()]) this.release(id);
     this.served.clear();

@@ -1,6 +1,7 @@
 import { preprocessingSchema, studySpec, type Preprocessing } from '../data/index.ts';
 import type { ModelArtifact } from '../domain.ts';
 import { NotFoundError } from '../errors.ts';
+import type { Rng } from '../rng.ts';
 import type { Repository } from '../storage/index.ts';
 
 /** Which version of a model a request asks for: the one an alias points to, or a version number. */
@@ -16,6 +17,13 @@ export interface VersionRef {
   version: number;
   /** ms; when the alias last moved, 0 for a version selector. An older read of an alias never undoes a newer one. */
   movedAt: number;
+  /**
+   * Ids of every version the alias sends requests to (its own, its canaries and its shadow), which
+   * are kept warm together while the alias is served. @defaultValue [id]
+   */
+  routes?: string[];
+  /** Set when this request is also to be predicted, in the background, by the alias's shadow version. */
+  shadow?: VersionRef;
 }
 
 /** What serving one version takes. */
@@ -40,7 +48,11 @@ export interface SourceChange {
 
 /** Where served models come from: the registry (database) or exported archives. */
 export interface ModelSource {
-  /** The version `selector` names, or null when the model, the alias or the version does not exist. */
+  /**
+   * The version `selector` names, or null when the model, the alias or the version does not exist.
+   * An alias with canaries names one version per call, drawn by their weights, and with a shadow
+   * sets {@link VersionRef.shadow} on its share of calls.
+   */
   resolve(projectId: string, name: string, selector: Selector): Promise<VersionRef | null>;
   /** Versions of a model with their aliases, newest last; [] when the model does not exist. */
   versions(projectId: string, name: string): Promise<{ version: number; aliases: string[] }[]>;
@@ -72,6 +84,36 @@ export interface RepositorySourceOptions {
    * write by another process is seen up to this late. 0 asks on every request. @defaultValue 0
    */
   cacheMs?: number;
+  /** Draws the version of each request to an alias with canaries, and whether its shadow sees it. @defaultValue Math.random */
+  rng?: Rng;
+}
+
+/** An alias as looked up once (and cached): its version and its routing. */
+export interface AliasRoute {
+  main: VersionRef;
+  canary: { ref: VersionRef; weight: number }[];
+  shadow: { ref: VersionRef; share: number } | null;
+}
+
+/**
+ * The version one request to an alias goes to: a canary with the probability of its weight, else
+ * the alias's own version; and the shadow with the probability of its share. Pure but for `rng`.
+ */
+export function route(r: AliasRoute, rng: Rng): VersionRef {
+  if (r.canary.length === 0 && !r.shadow) return r.main;
+  const routes = [r.main.id, ...r.canary.map((c) => c.ref.id), ...(r.shadow ? [r.shadow.ref.id] : [])];
+  let chosen = r.main;
+  const u = rng();
+  let below = 0;
+  for (const c of r.canary) {
+    below += c.weight;
+    if (u < below) {
+      chosen = c.ref;
+      break;
+    }
+  }
+  const shadowed = r.shadow !== null && rng() < r.shadow.share;
+  return { ...chosen, routes, ...(shadowed ? { shadow: r.shadow!.ref } : {}) };
 }
 
 /** Lookups kept at most, so that requests for many names cannot grow the cache without bound. */
@@ -80,7 +122,8 @@ const MAX_CACHED_LOOKUPS = 10_000;
 /** The registry in the database: what the api serves. */
 export function repositorySource(repo: Repository, options: RepositorySourceOptions = {}): ModelSource {
   const cacheMs = options.cacheMs ?? 0;
-  const cache = new Map<string, { ref: VersionRef | null; at: number }>();
+  const rng = options.rng ?? Math.random;
+  const cache = new Map<string, { ref: AliasRoute | VersionRef | null; at: number }>();
   /** Bumped by each write: a lookup begun before one must not be kept. */
   let generation = 0;
   if (cacheMs > 0) {
@@ -90,10 +133,17 @@ export function repositorySource(repo: Repository, options: RepositorySourceOpti
     });
   }
 
-  async function lookUp(projectId: string, name: string, selector: Selector): Promise<VersionRef | null> {
+  async function lookUp(projectId: string, name: string, selector: Selector): Promise<AliasRoute | VersionRef | null> {
     if ('alias' in selector) {
       const v = await repo.models.byAlias(projectId, name, selector.alias);
-      return v && { id: v.id, projectId, name, version: v.version, movedAt: v.aliasMovedAt.getTime() };
+      if (!v) return null;
+      const movedAt = v.aliasMovedAt.getTime();
+      const ref = (r: { id: string; version: number }): VersionRef => ({ id: r.id, projectId, name, version: r.version, movedAt });
+      return {
+        main: ref(v),
+        canary: (v.routing?.canary ?? []).map((c) => ({ ref: ref(c), weight: c.weight })),
+        shadow: v.routing?.shadow ? { ref: ref(v.routing.shadow), share: v.routing.shadow.share } : null,
+      };
     }
     // A version number the database cannot hold is a version that does not exist, not a 500.
     if (!Number.isSafeInteger(selector.version) || selector.version < 1 || selector.version > 2 ** 31 - 1) return null;
@@ -103,10 +153,12 @@ export function repositorySource(repo: Repository, options: RepositorySourceOpti
 
   return {
     async resolve(projectId, name, selector) {
-      if (cacheMs <= 0) return lookUp(projectId, name, selector);
+      // What is cached is the alias's routing; each request draws its own version from it.
+      const drawn = (found: AliasRoute | VersionRef | null) => (found && 'main' in found ? route(found, rng) : found);
+      if (cacheMs <= 0) return drawn(await lookUp(projectId, name, selector));
       const key = JSON.stringify(['alias' in selector ? 'a' : 'v', projectId, name, 'alias' in selector ? selector.alias : selector.version]);
       const hit = cache.get(key);
-      if (hit && Date.now() - hit.at < cacheMs) return hit.ref;
+      if (hit && Date.now() - hit.at < cacheMs) return drawn(hit.ref);
       const begun = { generation, at: Date.now() };
       const ref = await lookUp(projectId, name, selector);
       if (begun.generation === generation) {
@@ -115,7 +167,7 @@ export function repositorySource(repo: Repository, options: RepositorySourceOpti
         // The Map keeps insertion order: the first key is the oldest lookup.
         if (cache.size > MAX_CACHED_LOOKUPS) cache.delete(cache.keys().next().value!);
       }
-      return ref;
+      return drawn(ref);
     },
     async versions(projectId, name) {
       return (await repo.models.versions(projectId, name)).map((v) => ({ version: v.version, aliases: v.aliases }));

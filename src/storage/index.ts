@@ -14,6 +14,7 @@ export type { StudyRecord } from './studies.ts';
 export type { TrialRecord, TrialSummary, EpochRecord, BestSoFar } from './trials.ts';
 export type { ModelChange, ModelVersionRecord, ModelSummary } from './models.ts';
 export { CHAMPION, ChampionMovedError } from './models.ts';
+export { aliasRoutingSchema, aliasRoutingShape, checkRouting, MAX_CANARIES, routedVersions, type AliasRouting, type ResolvedRouting, type RoutedVersion } from './alias-routing.ts';
 export { DEFAULT_PROJECT, type ApiKeyRecord, type ProjectRecord, type ProjectUsage } from './projects.ts';
 export { ACTIVE_TRIAL_STATES, UNFINISHED_TRIAL_STATES, type RungRecord } from './trials.ts';
 export { ACTIVE_STUDY_STATES } from './studies.ts';

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EpochMetrics } from '../domain.ts';
 import { epochMetricsSchema, parseJson } from '../schemas.ts';
+import { aliasRoutingSchema, routedVersions, type AliasRouting, type ResolvedRouting } from './alias-routing.ts';
 import type { Db } from './db.ts';
 import { ACTIVE_STUDY_STATES } from './studies.ts';
 
@@ -162,16 +163,41 @@ export function modelStore(db: Db) {
       const row = await db.modelVersion.findUnique({ where: { studyId }, include: { aliases: true } });
       return row ? toRecord(row) : null;
     },
-    /** The version an alias points to, with the time the alias last moved. */
-    async byAlias(projectId: string, modelName: string, alias: string): Promise<(ModelVersionRecord & { aliasMovedAt: Date }) | null> {
+    /**
+     * The version an alias points to, with the time the alias last moved (or its routing changed)
+     * and its routing, whose versions are looked up (one deleted since is left out); null routing
+     * sends every request to the version.
+     */
+    async byAlias(projectId: string, modelName: string, alias: string): Promise<(ModelVersionRecord & { aliasMovedAt: Date; routing: ResolvedRouting | null }) | null> {
       const a = await db.modelAlias.findUnique({ where: { projectId_modelName_alias: { projectId, modelName, alias } }, include: { version: { include: { aliases: true } } } });
-      return a ? { ...toRecord(a.version), aliasMovedAt: a.updatedAt } : null;
+      if (!a) return null;
+      const record = { ...toRecord(a.version), aliasMovedAt: a.updatedAt };
+      if (a.routing === null) return { ...record, routing: null };
+      const routing = parseJson(aliasRoutingSchema, a.routing, `routing of alias '${alias}' of model '${modelName}'`);
+      const rows = await db.modelVersion.findMany({ where: { projectId, modelName, version: { in: routedVersions(routing) } }, select: { id: true, version: true } });
+      const idOf = new Map(rows.map((r) => [r.version, r.id]));
+      const canary = routing.canary.flatMap((c) => (idOf.has(c.version) ? [{ id: idOf.get(c.version)!, version: c.version, weight: c.weight }] : []));
+      const shadowId = routing.shadow && idOf.get(routing.shadow.version);
+      const shadow = routing.shadow && shadowId ? { id: shadowId, version: routing.shadow.version, share: routing.shadow.share } : null;
+      return { ...record, routing: { canary, shadow } };
     },
-    async setAlias(projectId: string, modelName: string, alias: string, versionId: string): Promise<void> {
+    /** An alias as it was set: its version's number and its routing (null when it has none); null when the alias does not exist. */
+    async aliasSettings(projectId: string, modelName: string, alias: string): Promise<{ version: number; routing: AliasRouting | null; updatedAt: Date } | null> {
+      const a = await db.modelAlias.findUnique({ where: { projectId_modelName_alias: { projectId, modelName, alias } }, select: { routing: true, updatedAt: true, version: { select: { version: true } } } });
+      if (!a) return null;
+      const routing = a.routing === null ? null : parseJson(aliasRoutingSchema, a.routing, `routing of alias '${alias}' of model '${modelName}'`);
+      return { version: a.version.version, routing, updatedAt: a.updatedAt };
+    },
+    /**
+     * Points an alias at a version. `routing` replaces the alias's canaries and shadow (null
+     * removes them); left out, they stay as they were (a promotion moves only the main version).
+     */
+    async setAlias(projectId: string, modelName: string, alias: string, versionId: string, routing?: AliasRouting | null): Promise<void> {
+      const stored = routing === undefined ? {} : { routing: routing === null || (routing.canary.length === 0 && !routing.shadow) ? null : JSON.stringify(routing) };
       await db.modelAlias.upsert({
         where: { projectId_modelName_alias: { projectId, modelName, alias } },
-        create: { projectId, modelName, alias, versionId },
-        update: { versionId },
+        create: { projectId, modelName, alias, versionId, ...stored },
+        update: { versionId, ...stored },
       });
       changed({ projectId, modelName });
     },
@@ -182,15 +208,19 @@ export function modelStore(db: Db) {
       return count === 1;
     },
     /**
-     * Deletes a version that no alias points to. Returns 'deleted', 'missing', or the aliases
-     * that still point to it; the check and the delete are one transaction, so an alias set
+     * Deletes a version that no alias points to or routes to. Returns 'deleted', 'missing', or the
+     * aliases that still point to it (or, `routed`, name it as a canary or shadow); the check and the delete are one transaction, so an alias set
      * meanwhile either blocks the delete or fails on the missing version.
      */
-    async deleteVersion(projectId: string, modelName: string, version: number): Promise<'deleted' | 'missing' | { aliases: string[] }> {
+    async deleteVersion(projectId: string, modelName: string, version: number): Promise<'deleted' | 'missing' | { aliases: string[]; routed?: true }> {
       const result = await db.$transaction(async (tx) => {
         const row = await tx.modelVersion.findUnique({ where: { projectId_modelName_version: { projectId, modelName, version } }, include: { aliases: true } });
         if (!row) return 'missing';
         if (row.aliases.length > 0) return { aliases: row.aliases.map((a) => a.alias).sort() };
+        // A canary or shadow is served through its alias as much as the alias's own version is.
+        const routed = await tx.modelAlias.findMany({ where: { projectId, modelName, routing: { not: null } }, select: { alias: true, routing: true } });
+        const routing = routed.filter((a) => routedVersions(parseJson(aliasRoutingSchema, a.routing!, `routing of alias '${a.alias}' of model '${modelName}'`)).includes(version));
+        if (routing.length > 0) return { aliases: routing.map((a) => a.alias).sort(), routed: true as const };
         await tx.modelVersion.delete({ where: { id: row.id } });
         return 'deleted' as const;
       });

@@ -1,13 +1,14 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Queues } from '../../queue/index.ts';
 import { listWorkers } from '../../queue/workers.ts';
+import type { ServingMetrics } from '../../serving/metrics.ts';
 import type { Repository } from '../../storage/index.ts';
 
 const route = createRoute({
   method: 'get',
   path: '/metrics',
   operationId: 'getMetrics',
-  summary: 'Prometheus metrics: live workers and their backends, queue depth per device class, trials and studies by state, trial durations',
+  summary: 'Prometheus metrics: live workers and their backends, queue depth per device class, trials and studies by state, trial durations, and prediction requests and latency per model version',
   responses: { 200: { description: 'Prometheus text exposition format 0.0.4', content: { 'text/plain': { schema: z.string() } } } },
 });
 
@@ -56,7 +57,7 @@ function durations(rows: { state: string; durationMs: number | null }[]): string
  * live workers with their compute backends, trial jobs per queue and state,
  * and trials and studies by state.
  */
-export function registerMetrics(app: OpenAPIHono, deps: { repo: Repository; queues: Queues; prefix: string }): void {
+export function registerMetrics(app: OpenAPIHono, deps: { repo: Repository; queues: Queues; prefix: string; predictor?: { metrics: ServingMetrics } }): void {
   app.openapi(route, async (c) => {
     const [workers, trialCounts, studyCounts, ended, ...queueCounts] = await Promise.all([
       listWorkers(deps.queues.connection, deps.prefix),
@@ -78,6 +79,8 @@ export function registerMetrics(app: OpenAPIHono, deps: { repo: Repository; queu
       family('maas_trials', 'Trials by state, all studies.', trialCounts.map((t) => [{ state: t.state }, t._count._all])),
       family('maas_studies', 'Studies by state.', studyCounts.map((s) => [{ state: s.state }, s._count._all])),
       durations(ended),
+      // This replica's predictions: counters of one process, which Prometheus sums over replicas.
+      ...(deps.predictor ? [deps.predictor.metrics.exposition()] : []),
     ].join('\n');
     return c.text(`${text}\n`, 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
   });

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { ConflictError, NotFoundError } from '../../errors.ts';
-import { CHAMPION, type ModelVersionRecord, type Repository } from '../../storage/index.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
+import { CHAMPION, type AliasRouting, type ModelVersionRecord, type Repository } from '../../storage/index.ts';
 import type { Predictor } from '../../serving/predictor.ts';
 import { exportVersion } from '../../serving/export.ts';
 import { principalOf } from '../auth.ts';
@@ -19,6 +19,10 @@ function modelView(name: string, versions: ModelVersionRecord[], limit: number, 
   for (const v of versions) for (const a of v.aliases) aliases[a] = v.version;
   const page = pageOf(versions.filter((v) => after === undefined || v.version > after), limit, (v) => v.version);
   return { name, aliases, versions: page.items.map(versionView), nextCursor: page.nextCursor };
+}
+
+function aliasView(model: string, alias: string, a: { version: number; routing: AliasRouting | null; updatedAt: Date }) {
+  return { model, alias, version: a.version, canary: a.routing?.canary ?? [], shadow: a.routing?.shadow ?? null, updatedAt: a.updatedAt.toISOString() };
 }
 
 export function registerModels(app: OpenAPIHono, deps: { repo: Repository; predictor: Predictor }): void {
@@ -55,6 +59,30 @@ export function registerModels(app: OpenAPIHono, deps: { repo: Repository; predi
     await repo.models.setAlias(projectId, name, alias ?? CHAMPION, target.id);
     return c.json(modelView(name, await versionsOf(projectId, name), DEFAULT_PAGE), 200);
   });
+  app.openapi(routes.getAlias, async (c) => {
+    const { name, alias } = c.req.valid('param');
+    const settings = await repo.models.aliasSettings(project(c), name, alias);
+    if (!settings) {
+      await versionsOf(project(c), name);
+      throw new NotFoundError(`alias '${alias}' of model`, name);
+    }
+    return c.json(aliasView(name, alias, settings), 200);
+  });
+  app.openapi(routes.putAlias, async (c) => {
+    const { name, alias } = c.req.valid('param');
+    const { version, canary, shadow } = c.req.valid('json');
+    const projectId = project(c);
+    const known = new Map((await versionsOf(projectId, name)).map((v) => [v.version, v]));
+    const target = known.get(version);
+    if (!target) throw new NotFoundError(`version ${version} of model`, name);
+    for (const [i, entry] of canary.entries()) if (!known.has(entry.version)) throw new ValidationError(`canary[${i}].version`, entry.version, `is not a version of model '${name}'`);
+    if (shadow && !known.has(shadow.version)) throw new ValidationError('shadow.version', shadow.version, `is not a version of model '${name}'`);
+    await repo.models.setAlias(projectId, name, alias, target.id, { canary, shadow });
+    const settings = await repo.models.aliasSettings(projectId, name, alias);
+    // Deleted by another request in the instant since: as if never set.
+    if (!settings) throw new NotFoundError(`alias '${alias}' of model`, name);
+    return c.json(aliasView(name, alias, settings), 200);
+  });
   app.openapi(routes.removeAlias, async (c) => {
     const { name, alias } = c.req.valid('param');
     if (!(await repo.models.deleteAlias(project(c), name, alias))) throw new NotFoundError(`alias '${alias}' of model`, name);
@@ -64,6 +92,7 @@ export function registerModels(app: OpenAPIHono, deps: { repo: Repository; predi
     const { name, version } = c.req.valid('param');
     const result = await repo.models.deleteVersion(project(c), name, version);
     if (result === 'missing') throw new NotFoundError(`version ${version} of model`, name);
+    if (result !== 'deleted' && result.routed) throw new ConflictError(`${name} v${version} is a canary or shadow of ${result.aliases.map((a) => `'${a}'`).join(', ')}; change the routing first`);
     if (result !== 'deleted') throw new ConflictError(`${name} v${version} is what ${result.aliases.map((a) => `'${a}'`).join(', ')} ${result.aliases.length === 1 ? 'points' : 'point'} to; move or delete the alias first`);
     return c.body(null, 204);
   });

@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { modelNameSchema } from '../../schemas.ts';
+import { aliasRoutingShape, checkRouting } from '../../storage/index.ts';
 import { versionStatusSchema } from '../inference/index.ts';
 import { errorResponse } from '../openapi.ts';
 import { pageQuery } from '../paging.ts';
@@ -109,6 +110,67 @@ export const predict = createRoute({
     404: errorResponse('No such model, or no such alias of it'),
     409: errorResponse('The version cannot serve predictions (it gives non-finite outputs)'),
     503: { ...errorResponse('The compute backend is broken or was reset during the request; retry after Retry-After seconds'), headers: { 'Retry-After': { description: 'Seconds to wait', schema: { type: 'integer' } } } },
+  },
+});
+
+/** An alias with its routing: which version answers, which canaries take a share instead, which shadow is mirrored to. */
+export const aliasSchema = z
+  .object({
+    model: z.string(),
+    alias: z.string(),
+    version: z.number().int(),
+    canary: z.array(z.object({ version: z.number().int(), weight: z.number() })),
+    shadow: z.object({ version: z.number().int(), share: z.number() }).nullable(),
+    updatedAt: z.string(),
+  })
+  .openapi('ModelAlias');
+
+const aliasParams = z.object({ name: z.string(), alias: modelNameSchema });
+
+export const getAlias = createRoute({
+  method: 'get',
+  path: '/v1/models/{name}/aliases/{alias}',
+  operationId: 'getAlias',
+  summary: 'An alias: its version, its canaries with their weights and its shadow with its share',
+  request: { params: z.object({ name: z.string(), alias: z.string() }) },
+  responses: { 200: { description: 'The alias', content: { 'application/json': { schema: aliasSchema } } }, 404: errorResponse('No such model, or no such alias of it') },
+});
+
+export const putAlias = createRoute({
+  method: 'put',
+  path: '/v1/models/{name}/aliases/{alias}',
+  operationId: 'setAlias',
+  summary: 'Point an alias at a version, and split its traffic with canary versions by weight or mirror a share of it to a shadow version',
+  description:
+    "Replaces the alias's routing: canaries and shadow left out are removed. Each request through the alias goes to a canary with the probability of its weight, else to `version`, and every answer names the version that served it. A shadow is also asked, in the background, for `share` of the requests; its answers are dropped and it never delays an answer (shadow work beyond a small queue is dropped and counted). Per-version counts and latencies are in /metrics.",
+  request: {
+    params: aliasParams,
+    body: {
+      required: true,
+      content: {
+        'application/json': {
+          schema: z
+            .object({ version: z.number().int().min(1).max(2 ** 31 - 1), ...aliasRoutingShape })
+            .strict()
+            .superRefine((body, ctx) => {
+              checkRouting(body, ctx);
+              // The alias's own version already answers whatever the canaries leave: naming it again says nothing.
+              for (const [i, c] of body.canary.entries()) {
+                if (c.version === body.version) ctx.addIssue({ code: 'custom', path: ['canary', i, 'version'], message: "is the alias's own version; a canary must be another version" });
+              }
+              if (body.shadow && body.shadow.version === body.version) ctx.addIssue({ code: 'custom', path: ['shadow', 'version'], message: "is the alias's own version; a shadow must be another version" });
+              // A request the canary answered would be mirrored to the very same version.
+              if (body.shadow && body.canary.some((c) => c.version === body.shadow!.version)) ctx.addIssue({ code: 'custom', path: ['shadow', 'version'], message: 'is also a canary; a shadow must be a version that does not answer' });
+            })
+            .openapi({ example: { version: 3, canary: [{ version: 4, weight: 0.1 }], shadow: { version: 5, share: 0.5 } } }),
+        },
+      },
+    },
+  },
+  responses: {
+    200: { description: 'The alias as set', content: { 'application/json': { schema: aliasSchema } } },
+    400: errorResponse('Invalid input, or a canary or shadow version the model does not have; the message names the field, the value and the rule'),
+    404: errorResponse('No such model, or no such version of it'),
   },
 });
 

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "ModelAlias" ADD COLUMN "routing" TEXT;
