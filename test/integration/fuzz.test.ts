@@ -98,6 +98,7 @@ describe('fuzzing every route', () => {
       () => ['POST', `/v1/models/${models()}${versions()}:predict`, mutate(pick([() => ({ instances: [wineRow] }), tfColumns])())],
       () => ['GET', `/v1/models/${models()}${versions()}${pick(['', '/metadata'])}`, undefined],
       () => ['GET', `/v1/models/${models()}/versions/${pick(['1', '0', 'x', '0x1'])}/artifact`, undefined],
+      () => [pick(['PUT', 'GET']), `/v1/models/${models()}/aliases/${pick(['champion', 'canary', 'x', '%00'])}`, mutate({ version: 1, canary: [{ version: 1, weight: 0.5 }], shadow: { version: 1, share: 0.1 } })],
     ];
     const statuses = new Map<number, number>();
     const fivexx: string[] = [];
