@@ -45,6 +45,32 @@ export function useApi(path, { every } = {}) {
 }
 
 /** An error box with the server's message (and its per-field issues, when there are some). */
+/**
+ * A list the api pages with `limit` and `cursor`: the first page on mount, `more()` appends the next,
+ * `reload()` starts again from the first.
+ */
+export function usePagedList(path, field, limit) {
+  const [items, setItems] = useState([]);
+  const [next, setNext] = useState(null);
+  const [error, setError] = useState(null);
+  const [loading, setLoading] = useState(true);
+  async function load(cursor) {
+    setLoading(true);
+    try {
+      const page = await api(`${path}?limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      setItems((old) => (cursor ? [...old, ...page[field]] : page[field]));
+      setNext(page.nextCursor);
+      setError(null);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setLoading(false);
+    }
+  }
+  useEffect(() => void load(), []);
+  return { items, next, error, loading, more: () => load(next), reload: () => load() };
+}
+
 export function ErrorNote({ error }) {
   if (!error) return null;
   return html`<div class="error" role="alert" data-testid="error">

@@ -1,8 +1,8 @@
 // The project's datasets, newest first, and the upload form (the fields of POST /v1/datasets).
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { html } from '../html.js';
-import { ErrorNote, when } from '../util.js';
+import { ErrorNote, usePagedList, when } from '../util.js';
 
 const PAGE = 50;
 const KINDS = ['tabular', 'image', 'text', 'sequence', 'timeseries'];
@@ -72,33 +72,18 @@ function UploadForm({ onUploaded }) {
 }
 
 export default function Datasets() {
-  const [datasets, setDatasets] = useState([]);
-  const [next, setNext] = useState(null);
-  const [error, setError] = useState(null);
-  const [loading, setLoading] = useState(true);
+  const { items: datasets, next, error, loading, more, reload } = usePagedList('/v1/datasets', 'datasets', PAGE);
   const [uploaded, setUploaded] = useState(null);
   const [mnistBusy, setMnistBusy] = useState(false);
-
-  async function load(cursor) {
-    setLoading(true);
-    try {
-      const page = await api(`/v1/datasets?limit=${PAGE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-      setDatasets((d) => (cursor ? [...d, ...page.datasets] : page.datasets));
-      setNext(page.nextCursor);
-      setError(null);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setLoading(false);
-    }
-  }
-  useEffect(() => void load(), []);
+  // The MNIST button's own failure, beside the list's.
+  const [actionError, setError] = useState(null);
 
   async function mnist() {
     setMnistBusy(true);
+    setError(null);
     try {
       setUploaded(await api('/v1/datasets/samples/mnist', { method: 'POST', body: { count: 2000 } }));
-      await load();
+      await reload();
     } catch (err) {
       setError(err);
     } finally {
@@ -108,11 +93,11 @@ export default function Datasets() {
 
   return html`
     <h1>Datasets</h1>
-    <${ErrorNote} error=${error} />
+    <${ErrorNote} error=${error ?? actionError} />
     ${uploaded && html`<p class="notice" data-testid="upload-result">Stored <a href=${`#/datasets/${encodeURIComponent(uploaded.id)}`}>${uploaded.name}</a>: ${uploaded.rows} rows, ${uploaded.kind} ${uploaded.task} of <code>${uploaded.target}</code>.</p>`}
     <section class="card">
       <h2>Upload</h2>
-      <${UploadForm} onUploaded=${(d) => (setUploaded(d), load())} />
+      <${UploadForm} onUploaded=${(d) => (setUploaded(d), reload())} />
     </section>
     <section class="card">
       <div class="spread">
@@ -132,6 +117,6 @@ export default function Datasets() {
             </tbody>
           </table></div>`}
       ${loading && html`<p class="loading">Loading…</p>`}
-      ${next && !loading && html`<button class="secondary" onClick=${() => load(next)}>More datasets</button>`}
+      ${next && !loading && html`<button class="secondary" onClick=${more}>More datasets</button>`}
     </section>`;
 }

@@ -1,31 +1,11 @@
 // The project's models: each with its champion, its other aliases and how many versions it has.
-import { useEffect, useState } from 'preact/hooks';
-import { api } from '../api.js';
 import { html } from '../html.js';
-import { ErrorNote, when } from '../util.js';
+import { ErrorNote, usePagedList, when } from '../util.js';
 
 const PAGE = 100;
 
 export default function Models() {
-  const [models, setModels] = useState([]);
-  const [next, setNext] = useState(undefined);
-  const [error, setError] = useState(null);
-  const [loading, setLoading] = useState(true);
-
-  async function load(cursor) {
-    setLoading(true);
-    try {
-      const page = await api(`/v1/models?limit=${PAGE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-      setModels((m) => (cursor ? [...m, ...page.models] : page.models));
-      setNext(page.nextCursor);
-      setError(null);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setLoading(false);
-    }
-  }
-  useEffect(() => void load(), []);
+  const { items: models, next, error, loading, more } = usePagedList('/v1/models', 'models', PAGE);
 
   return html`
     <h1>Models</h1>
@@ -50,6 +30,6 @@ export default function Models() {
             </tbody>
           </table></div>`}
       ${loading && html`<p class="loading">Loading…</p>`}
-      ${next && !loading && html`<button class="secondary" onClick=${() => load(next)}>More models</button>`}
+      ${next && !loading && html`<button class="secondary" onClick=${more}>More models</button>`}
     </section>`;
 }
