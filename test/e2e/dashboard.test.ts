@@ -56,6 +56,8 @@ describe('dashboard', () => {
     await fill(page, 'input[name="maxTrials"]', '3');
     await fill(page, 'input[name="maxEpochs"]', '3');
     await fill(page, 'input[name="parallelism"]', '1');
+    // Seeded: an unseeded 3-trial search sometimes stays under the baseline, and the champion checks below would not hold.
+    await fill(page, 'input[name="seed"]', '42');
     await page.select('select[name="algorithm"]', 'random');
     expect(await page.$eval('select[name="metric"]', (e) => (e as HTMLSelectElement).value)).toBe('val_accuracy');
     await screenshot(page, 'study-form');
@@ -65,6 +67,7 @@ describe('dashboard', () => {
     const studyId = decodeURIComponent((await page.evaluate(() => location.hash)).split('/')[2]!);
     const study = await service.repo.studies.get(studyId);
     expect(study?.config.budget).toMatchObject({ maxTrials: 3, maxEpochs: 3, parallelism: 1 });
+    expect(study?.config.seed).toBe(42);
     expect(study?.config.search.families).toEqual(['mlp']);
     // A mark on the window is lost on a reload: what follows must appear while it stays.
     await page.evaluate(() => ((window as unknown as { noReload: boolean }).noReload = true));

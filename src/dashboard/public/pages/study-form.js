@@ -29,6 +29,8 @@ export function studyBody(f, dataset) {
   // No family ticked: the api picks every family that fits the dataset.
   if (f.families.length) body.search.families = f.families;
   if (f.scheduler) body.search.scheduler = f.scheduler;
+  // Empty: an unseeded study; a seed makes its trials' parameters and training repeatable.
+  if (String(f.seed ?? '').trim() !== '') body.seed = Number(f.seed);
   if (dataset?.task === 'forecasting') {
     body.window = Number(f.window);
     body.horizon = Number(f.horizon);
@@ -105,6 +107,7 @@ export function StudyForm({ onStarted }) {
         <label>Trials <input name="maxTrials" type="number" min="1" max="10000" required value=${f.maxTrials} onInput=${set('maxTrials')} /></label>
         <label>Epochs per trial <input name="maxEpochs" type="number" min="1" max="1000" required value=${f.maxEpochs} onInput=${set('maxEpochs')} /></label>
         <label>Parallel trials <input name="parallelism" type="number" min="1" max="64" required value=${f.parallelism} onInput=${set('parallelism')} /></label>
+        <label>Seed <input name="seed" type="number" min="0" step="1" placeholder="none" value=${f.seed ?? ''} onInput=${set('seed')} /></label>
         <label>Search algorithm
           <select name="algorithm" value=${f.algorithm} onChange=${set('algorithm')}>${ALGORITHMS.map((a) => html`<option value=${a}>${a}</option>`)}</select>
         </label>
