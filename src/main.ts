@@ -111,10 +111,13 @@ export async function run(role: Role, config: Config = loadConfig(), log: Logger
         );
       }
       const feed = new EventFeed({ events: eventLog, log });
+      const rateLimitRedis = queues.connection.duplicate({ enableAutoPipelining: true });
+      closers.push(async () => rateLimitRedis.disconnect());
       const app = createApp({
         repo, coordinator, predictor, queues, prefix: config.QUEUE_PREFIX, log, maxUploadBytes: config.MAX_UPLOAD_BYTES, maxModelParams: config.MAX_MODEL_PARAMS, preparer,
         corsOrigins: config.CORS_ORIGINS,
         rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
+        rateLimitRedis,
         quotas: { datasetBytes: config.QUOTA_DATASET_BYTES, runningStudies: config.QUOTA_RUNNING_STUDIES, trialsInFlight: config.QUOTA_TRIALS_IN_FLIGHT },
         events: { log: eventLog, feed },
       });

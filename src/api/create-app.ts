@@ -1,5 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
+import type { Redis } from 'ioredis';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { secureHeaders } from 'hono/secure-headers';
@@ -51,6 +52,11 @@ export interface AppDeps {
   corsOrigins?: string[];
   /** Rate-limit points per key (or address) per minute. @defaultValue 600 */
   rateLimitPerMinute?: number;
+  /**
+   * The connection the rate limits use: one with auto-pipelining, so the limiter calls of many
+   * requests in one turn of the event loop go to Redis in one write. @defaultValue queues.connection
+   */
+  rateLimitRedis?: Redis;
   /** Per-project quotas unless a project overrides them. @defaultValue DEFAULT_QUOTAS */
   quotas?: QuotaDefaults;
   /**
@@ -79,11 +85,19 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   // Browser-facing defences first, so that even a refused request carries them.
   const origins = deps.corsOrigins ?? [];
   app.use('*', secureHeaders());
-  app.use('*', cors({ origin: (origin) => (origins.includes(origin) ? origin : null), allowHeaders: ['Authorization', 'X-API-Key', 'Content-Type'], exposeHeaders: ['Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining'], maxAge: 600 }));
+  const corsHeaders = cors({ origin: (origin) => (origins.includes(origin) ? origin : null), allowHeaders: ['Authorization', 'X-API-Key', 'Content-Type'], exposeHeaders: ['Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining'], maxAge: 600 });
+  app.use('*', (c, next) => {
+    if (c.req.header('origin') !== undefined) return corsHeaders(c, next);
+    // No Origin, no CORS answer to give. hono's cors would still set a header on c.res before the
+    // route answers, which makes hono copy every answer into a new Response (5% of the api's CPU
+    // under load); a prepared header costs nothing.
+    c.header('Vary', 'Origin', { append: true });
+    return next();
+  });
   // A plain HTML form (urlencoded, multipart or text/plain) from a page of another origin is refused.
   app.use('*', crossSiteForms(origins));
 
-  const limits = createRateLimits({ redis: deps.queues.connection, prefix: deps.prefix, perMinute: deps.rateLimitPerMinute });
+  const limits = createRateLimits({ redis: deps.rateLimitRedis ?? deps.queues.connection, prefix: deps.prefix, perMinute: deps.rateLimitPerMinute });
   app.use('*', authenticate({ repo: deps.repo, onFailure: limits.recordFailure }));
   app.use('*', limits.limit);
 
@@ -91,6 +105,14 @@ export function createApp(deps: AppDeps): OpenAPIHono {
   const maxBytes = deps.maxUploadBytes ?? 100 * 1024 * 1024;
   const limitBody: MiddlewareHandler = async (c, next) => {
     if (c.req.method !== 'POST' || c.req.path === UPLOAD_PATH) return next();
+    // A declared length is all there is to check: Node's parser reads exactly that many bytes. Not
+    // wrapping the body keeps @hono/node-server reading it straight from the socket instead of
+    // building a web Request and stream for it (12% of the api's CPU on small predict requests).
+    const length = c.req.header('content-length');
+    if (length !== undefined && c.req.header('transfer-encoding') === undefined && /^\d+$/.test(length)) {
+      if (Number(length) > maxBytes) throw new PayloadTooLargeError('body', undefined, `is larger than the limit of ${maxBytes} bytes (MAX_UPLOAD_BYTES)`);
+      return next();
+    }
     return bodyLimit({
       maxSize: maxBytes,
       onError: () => {

@@ -3,6 +3,10 @@
  * trials; every refusal names the field, the value and the rule. Runs over both
  * databases against the real app (no worker, so created trials stay queued).
  */
+import { once } from 'node:events';
+import { request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROVIDERS } from '../helpers/databases.ts';
 import { startTestApp, uploadForm, type TestApp } from '../helpers/app.ts';
@@ -335,6 +339,39 @@ describe.each(PROVIDERS)('API input validation on %s', (provider) => {
       const res = await postJson('/v1/models/nope/predict', { instances });
       expect(res.status).toBe(413);
       expect(((await res.json()) as ErrorBody).error.message).toContain('body');
+    });
+
+    it('over a socket, refuses a body over the size limit by its content-length and, sent chunked, while it is read', async () => {
+      // app.request() has no socket: this is the path @hono/node-server takes, where a declared
+      // length is checked alone and a chunked body is counted as it arrives.
+      const server = serve({ fetch: t.app.fetch, port: 0, hostname: '127.0.0.1' });
+      await once(server, 'listening');
+      const { port } = server.address() as AddressInfo;
+      const send = (body: string, chunked: boolean) =>
+        new Promise<{ status: number; text: string }>((resolve, reject) => {
+          const headers: Record<string, string | number> = { 'content-type': 'application/json', ...(chunked ? { 'transfer-encoding': 'chunked' } : { 'content-length': Buffer.byteLength(body) }) };
+          const req = request({ port, host: '127.0.0.1', method: 'POST', path: '/v1/models/nope/predict', headers }, (res) => {
+            let text = '';
+            res.setEncoding('utf8').on('data', (d: string) => (text += d)).on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+          });
+          req.on('error', reject);
+          // In pieces, so the chunked body really arrives in chunks.
+          for (let i = 0; i < body.length; i += 4096) req.write(body.slice(i, i + 4096));
+          req.end();
+        });
+      try {
+        const big = JSON.stringify({ instances: Array.from({ length: 2000 }, () => [0, 0, 0, 0]) });
+        for (const chunked of [false, true]) {
+          const over = await send(big, chunked);
+          expect(over.status, over.text).toBe(413);
+          expect(over.text).toContain(String(MAX_UPLOAD_BYTES));
+          const small = await send(JSON.stringify({ instances: [[0, 0, 0, 0]] }), chunked);
+          expect(small.status, small.text).toBe(404);
+          expect(small.text).toContain('nope');
+        }
+      } finally {
+        await new Promise((done) => server.close(done));
+      }
     });
 
     it('refuses a version beyond a 32-bit integer with 400, not a database error', async () => {
