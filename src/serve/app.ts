@@ -1,17 +1,15 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
-import { cors } from 'hono/cors';
 import { secureHeaders } from 'hono/secure-headers';
 import { authenticate, type Principal } from '../api/auth.ts';
 import { crossSiteForms } from '../api/cross-site.ts';
+import { allowOrigins, limitBody } from '../api/middleware.ts';
 import { errorBody, mapError, validationResponse, zodIssues } from '../api/errors.ts';
 import { protocolErrors, registerInference } from '../api/inference/index.ts';
 import { checkJsonLimits } from '../api/json-limits.ts';
 import { registerPredict } from '../api/models/index.ts';
 import { serveOpenApi } from '../api/openapi.ts';
 import { createRateLimits } from '../api/rate-limit.ts';
-import { PayloadTooLargeError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Predictor } from '../serving/predictor.ts';
 import type { ModelSource } from '../serving/source.ts';
@@ -61,7 +59,7 @@ export function createServeApp(deps: ServeAppDeps): OpenAPIHono {
   // The inference protocols' clients get every refusal, the middleware's too, as {"error": "..."}.
   app.use('*', protocolErrors());
   app.use('*', secureHeaders());
-  app.use('*', cors({ origin: (origin) => (origins.includes(origin) ? origin : null), allowHeaders: ['Authorization', 'X-API-Key', 'Content-Type'], exposeHeaders: ['Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining'], maxAge: 600 }));
+  app.use('*', allowOrigins(origins));
   app.use('*', crossSiteForms(origins));
 
   const limits = createRateLimits({ prefix: 'maas-serve', perMinute: deps.rateLimitPerMinute });
@@ -86,12 +84,7 @@ export function createServeApp(deps: ServeAppDeps): OpenAPIHono {
  * has uploads besides; this server has none).
  */
 function jsonBodies(app: OpenAPIHono, maxBytes: number): void {
-  const limit = bodyLimit({
-    maxSize: maxBytes,
-    onError: () => {
-      throw new PayloadTooLargeError('body', undefined, `is larger than the limit of ${maxBytes} bytes (MAX_UPLOAD_BYTES)`);
-    },
-  });
+  const limit = limitBody(maxBytes);
   app.use('*', async (c, next) => (c.req.method === 'POST' ? limit(c, next) : next()));
   app.use('*', async (c, next) => {
     if (c.req.method !== 'POST') return next();

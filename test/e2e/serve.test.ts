@@ -7,7 +7,7 @@ import { strToU8, unzipSync, zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/workers/training/index.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { freePort } from '../helpers/processes.ts';
+import { eventually, freePort } from '../helpers/processes.ts';
 import { KINDS, registerVersion, sameNumbers, storeDataset } from '../helpers/served-models.ts';
 import { wineRow } from '../helpers/wine.ts';
 
@@ -112,5 +112,75 @@ describe('maas models export, then maas serve --model', () => {
     const open = await maas(['serve', '--model', archive], { HOST: '0.0.0.0', PORT: String(await freePort()) });
     expect(open.code).toBe(1);
     expect(open.stderr).toContain('HOST=0.0.0.0 would let anyone who reaches it use these models, since a server of archives has no API keys; set ALLOW_OPEN_ACCESS=true');
+  });
+});
+
+/** Starts `maas serve --from` as a process of its own; resolves once it serves. */
+async function serveFrom(databaseUrl: string): Promise<{ url: string; stop: () => Promise<number | null> }> {
+  const port = await freePort();
+  const env = { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', MAAS_BACKEND: 'cpu', LOG_LEVEL: 'info', SERVE_ALIAS_CACHE_MS: '1000', REDIS_URL: 'redis://127.0.0.1:1' };
+  const child = spawn(process.execPath, [bin, 'serve', '--from'], { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  await new Promise<void>((ready, fail) => {
+    child.stderr.on('data', (d: Buffer) => {
+      log += d.toString();
+      if (log.includes('serving predictions')) ready();
+    });
+    void exited.then((code) => fail(new Error(`maas serve --from exited (${code}):\n${log}`)));
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: () => {
+      child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+/**
+ * Serving scaled apart from training: two `maas serve --from` processes on one PostgreSQL
+ * registry (no Redis) each pick up an alias move and a canary split within seconds.
+ */
+describe('two maas serve --from replicas on one registry', () => {
+  let t: TestApp;
+  const replicas: Awaited<ReturnType<typeof serveFrom>>[] = [];
+
+  beforeAll(async () => {
+    await selectBackend('cpu');
+    t = await startTestApp('postgresql');
+    const dataset = await storeDataset(t.repo, 'default', 'wine', KINDS[0]!.input());
+    await registerVersion(t.repo, { projectId: 'default', name: 'wine', dataset, family: 'mlp', seed: 1 });
+    await registerVersion(t.repo, { projectId: 'default', name: 'wine', dataset, family: 'mlp', seed: 2 });
+    replicas.push(...(await Promise.all([serveFrom(t.databaseUrl), serveFrom(t.databaseUrl)])));
+  });
+  afterAll(async () => {
+    for (const exit of await Promise.all(replicas.map((r) => r.stop()))) expect(exit).toBe(0);
+    await t?.close();
+  });
+
+  /** The versions `replica` answered with over `n` requests. */
+  const served = async (replica: { url: string }, n: number): Promise<Set<number>> => {
+    const versions = new Set<number>();
+    for (let i = 0; i < n; i++) {
+      const res = await fetch(`${replica.url}/v1/models/wine/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: [wineRow] }) });
+      expect(res.status).toBe(200);
+      versions.add(((await res.json()) as { model: { version: number } }).model.version);
+    }
+    return versions;
+  };
+  const sameOn = (replica: { url: string }, want: number[]) => eventually(async () => {
+    const got = [...(await served(replica, want.length === 1 ? 1 : 60))].sort();
+    return JSON.stringify(got) === JSON.stringify(want) ? got : undefined;
+  }, `${replica.url} to serve v${want.join(' and v')}`, 10_000, 200);
+
+  it('follows an alias move, then a 50% canary, on every replica', async () => {
+    for (const r of replicas) expect([...(await served(r, 3))]).toEqual([2]);
+    const v1 = (await t.repo.models.version('default', 'wine', 1))!;
+    await t.repo.models.setAlias('default', 'wine', 'champion', v1.id);
+    // Within seconds (sameOn gives up after 10): the alias cache holds an answer for SERVE_ALIAS_CACHE_MS (1 s) at most.
+    await Promise.all(replicas.map((r) => sameOn(r, [1])));
+    await t.repo.models.setAlias('default', 'wine', 'champion', v1.id, { canary: [{ version: 2, weight: 0.5 }], shadow: null });
+    await Promise.all(replicas.map((r) => sameOn(r, [1, 2])));
   });
 });
