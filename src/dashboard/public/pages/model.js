@@ -1,9 +1,10 @@
-// One model: its versions with their metrics, its aliases, moving the champion (promote or roll
-// back, each confirmed first) and a try-predict form.
+// One model: its versions with their metrics, its aliases with their canary and shadow routing,
+// moving the champion (promote or roll back, each confirmed first) and a try-predict form.
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { html } from '../html.js';
 import { ErrorNote, num, when } from '../util.js';
+import { AliasRoutes } from './alias-routing.js';
 import { PredictForm } from './predict-form.js';
 
 const PAGE = 500;
@@ -116,9 +117,7 @@ export default function Model({ params }) {
       <h2>Aliases</h2>
       ${Object.keys(model.aliases).length === 0
         ? html`<p class="muted">No aliases: predict has nothing to serve until a version is promoted.</p>`
-        : html`<ul class="aliases" data-testid="aliases">
-            ${Object.entries(model.aliases).sort().map(([alias, v]) => html`<li><span class="badge alias" data-testid="alias" data-alias=${alias} data-version=${v}>${alias} → v${v}</span></li>`)}
-          </ul>`}
+        : html`<${AliasRoutes} name=${name} aliases=${model.aliases} versions=${model.versions} onChanged=${reload} />`}
     </section>
 
     <section class="card">
