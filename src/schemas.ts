@@ -36,6 +36,10 @@ export type StudyDevice = z.infer<typeof studyDeviceSchema>;
 export const promotionSchema = z.enum(['if-better', 'always', 'never']);
 export type Promotion = z.infer<typeof promotionSchema>;
 
+/** Up to 10,000 trials: a random search of many short trials (Ray Tune benchmarks 10,000 one-second trials) is a real use. */
+export const MAX_TRIALS = 10_000;
+export const MAX_TIME_LIMIT_SECONDS = 30 * 86400;
+
 export const studyConfigSchema = z.object({
   objective: z.object({
     metric: metricSchema,
@@ -43,13 +47,12 @@ export const studyConfigSchema = z.object({
     direction: directionSchema.optional(),
   }),
   budget: z.object({
-    /** Up to 10,000: a random search of many short trials (Ray Tune benchmarks 10,000 one-second trials) is a real use. */
-    maxTrials: z.number().int().min(1).max(10_000),
+    maxTrials: z.number().int().min(1).max(MAX_TRIALS),
     maxEpochs: z.number().int().min(1).max(1000),
     /** Trials that run at once across all workers. @defaultValue 1 */
     parallelism: z.number().int().min(1).max(64).default(1),
     /** Wall-clock limit for the whole study; running trials stop at their next epoch. */
-    timeLimitSeconds: z.number().int().min(1).max(30 * 86400).optional(),
+    timeLimitSeconds: z.number().int().min(1).max(MAX_TIME_LIMIT_SECONDS).optional(),
     /**
      * A running trial with no report (its start, or an epoch) for this long is stuck: its
      * attempt is failed and the trial retried, like one whose worker died. Longer than the

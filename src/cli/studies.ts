@@ -38,7 +38,9 @@ function showStudy(ctx: Context, s: Study): void {
       ['best', s.best ? `${number(s.best.value)} (trial #${s.best.number}, ${s.best.family}, ${s.best.state})` : null],
       ['model', s.model ? `${s.model.name} v${s.model.version}` : null],
       ['created', time(s.createdAt)],
+      ['continued', s.resumedAt ? time(s.resumedAt) : null],
       ['ended', time(s.endedAt)],
+      ['ran', duration(s.runningSeconds * 1000)],
     ]),
   );
 }
@@ -138,6 +140,25 @@ const cancel: Command = {
   },
 };
 
+const continueCommand: Command = {
+  words: ['studies', 'continue'],
+  synopsis: 'ID [--max-trials N] [--time-limit SECONDS] [--watch]',
+  summary: 'raise the budget of a queued, running or completed study; a completed one runs again from its history',
+  positionals: ['ID'],
+  options: { 'max-trials': { type: 'string' }, 'time-limit': { type: 'string' }, watch: { type: 'boolean', short: 'w' } },
+  async run(ctx, [id], values) {
+    const maxTrials = positiveInt(values, 'max-trials');
+    const timeLimitSeconds = positiveInt(values, 'time-limit');
+    if (maxTrials === undefined && timeLimitSeconds === undefined) throw new UsageError('give --max-trials N, --time-limit SECONDS or both');
+    const body = { ...(maxTrials !== undefined ? { maxTrials } : {}), ...(timeLimitSeconds !== undefined ? { timeLimitSeconds } : {}) };
+    const study = await unwrap(ctx.client.POST('/v1/studies/{id}/continue', { params: { path: { id: id as string } }, body }));
+    if (ctx.json && values.watch) ctx.print(JSON.stringify(study));
+    else if (ctx.json) ctx.print(JSON.stringify(study, null, 2));
+    else ctx.print(`study ${study.id} ${study.state}: ${study.message ?? ''}`);
+    return values.watch ? watch(ctx, study.id) : 0;
+  },
+};
+
 const watchCommand: Command = {
   words: ['studies', 'watch'],
   synopsis: 'ID',
@@ -146,4 +167,4 @@ const watchCommand: Command = {
   run: (ctx, [id]) => watch(ctx, id as string),
 };
 
-export const studyCommands: Command[] = [create, list, show, leaderboard, cancel, watchCommand];
+export const studyCommands: Command[] = [create, list, show, leaderboard, cancel, continueCommand, watchCommand];

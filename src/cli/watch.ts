@@ -15,12 +15,13 @@ export class Tally {
   private readonly epochSeen = new Set<string>();
   best: { number: number; value: number } | null = null;
 
-  constructor(readonly total: number, readonly metric: string, private readonly maximize: boolean, private readonly startedAt: number) {}
+  constructor(public total: number, readonly metric: string, private readonly maximize: boolean, private readonly startedAt: number) {}
 
   apply(e: StudyEvent): void {
     if (e.type === 'trial.started' || e.type === 'trial.promoted') this.running.add(e.number);
     else if (e.type === 'trial.paused' || e.type === 'trial.requeued') this.running.delete(e.number);
     else if (e.type === 'trial.epoch') this.epochSeen.add(`${e.number}:${e.epoch}`);
+    else if (e.type === 'study.continued') this.total = e.maxTrials;
     else if (e.type === 'trial.ended') {
       this.running.delete(e.number);
       this.ended.add(e.number);
@@ -73,6 +74,8 @@ function describe(e: StudyEvent, tally: Tally): string {
       return `${at}${trial} ${e.state}: ${e.value === null ? (e.reason ?? 'no value') : `${tally.metric} ${number(e.value)}${e.reason ? ` (${e.reason})` : ''}`} [${tally.ended.size}/${tally.total} done, best ${tally.bestText()}]`;
     case 'study.state':
       return `${at}study ${e.state}${e.message ? `: ${e.message}` : ''}`;
+    case 'study.continued':
+      return `${at}study continued: ${e.message}`;
     case 'champion.decision':
       return `${at}model ${e.model}${e.version === null ? '' : ` v${e.version}`}: ${e.moved ? 'now champion' : 'champion unchanged'} (${e.reason})`;
     case 'study.ended':

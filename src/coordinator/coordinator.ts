@@ -11,7 +11,7 @@ import { stuckOutcome } from '../faults/stuck.ts';
 import { createSampler, rngFor, searchSpaceSchema, type FrozenTrial, type Sampler, type SearchSpace } from '../search/index.ts';
 import { schedulerFor, type Scheduler } from '../search/schedulers/index.ts';
 import { decidePromotion } from './promotion.ts';
-import { ACTIVE_STUDY_STATES, ACTIVE_TRIAL_STATES, ChampionMovedError, UNFINISHED_TRIAL_STATES, type Repository, type StudyRecord, type TrialRecord, type TrialSummary } from '../storage/index.ts';
+import { ACTIVE_STUDY_STATES, ACTIVE_TRIAL_STATES, ChampionMovedError, timeLimitReached, UNFINISHED_TRIAL_STATES, type Repository, type StudyRecord, type TrialRecord, type TrialSummary } from '../storage/index.ts';
 
 /** Whether a GPU worker is alive; see Coordinator.gpuAliveOnce. */
 type GpuAlive = () => Promise<boolean>;
@@ -187,7 +187,7 @@ export class Coordinator {
     const lean = !reconcile && leanStudy;
     const load = async (): Promise<TrialsView> => (lean ? this.repo.trials.unfinished(studyId) : whole(await this.repo.trials.summaries(studyId)));
     let view = await (early ?? load());
-    const timeUp = budget.timeLimitSeconds !== undefined && Date.now() - study.createdAt.getTime() >= budget.timeLimitSeconds * 1000;
+    const timeUp = timeLimitReached(study);
 
     const gpuAlive = this.gpuAliveOnce();
     if (reconcile && (await this.timeOutStuck(study, gpuAlive))) view = await load();
@@ -415,6 +415,13 @@ export class Coordinator {
       const reasons = [...new Set(trials.map((t) => t.error).filter(Boolean))].slice(0, 3).join('; ');
       const message = `no trial completed${reasons ? `: ${reasons}` : ''}`;
       if (await this.repo.studies.transition(study.id, ACTIVE_STUDY_STATES, 'failed', message)) this.log.warn('study failed', { studyId: study.id, message });
+      return;
+    }
+    // A continued study whose best trial is the one it registered last time ends without a new version.
+    const registered = await this.repo.models.ofStudy(study.id);
+    if (registered?.trialId === best.id) {
+      const message = `${timeUp ? 'time limit reached; ' : exhausted ? 'every point of the search space tried; ' : ''}best trial #${best.number} (${study.config.objective.metric} ${best.value}) is still the one registered as ${registered.modelName} v${registered.version}`;
+      if (await this.repo.studies.transition(study.id, ACTIVE_STUDY_STATES, 'completed', message)) this.log.info('study completed', { studyId: study.id, model: registered.modelName, version: registered.version, champion: false });
       return;
     }
     // Ticks read trials in summary; the best trial's metrics are read once, here.

@@ -82,8 +82,8 @@ export function compareIds(a: string, b: string): number {
  * trimmed. `study.ended` is kept the last event of a study, once: a trial that ends after its
  * study did (a running trial sees a cancellation at its next epoch, in another process) is
  * appended before a fresh copy of `study.ended`, whose old entry is deleted; a second
- * `study.ended` is dropped (its id is the kept one's). An ended study's stream expires sooner
- * than an active one's.
+ * `study.ended` is dropped (its id is the kept one's), until a `study.continued` says the study
+ * runs again. An ended study's stream expires sooner than an active one's.
  * KEYS[1] stream; ARGV: maxLength, activeTtl, endedTtl, then type and data of each event.
  * Returns the events' ids, in order.
  */
@@ -104,6 +104,12 @@ for i = 4, #ARGV, 2 do
   local kind, data = ARGV[i], ARGV[i + 1]
   if endedId and kind == 'study.ended' then
     ids[#ids + 1] = endedId
+  elseif kind == 'study.continued' then
+    -- The study runs again: its end is no longer its last event; a new one comes when it ends.
+    if endedId then redis.call('XDEL', key, endedId) end
+    endedId, endedData = nil, nil
+    n = n + 1
+    ids[#ids + 1] = redis.call('XADD', key, 'MAXLEN', '~', maxLength, '*', 'type', kind, 'data', data, 'n', n)
   else
     if endedId then redis.call('XDEL', key, endedId) end
     n = n + 1

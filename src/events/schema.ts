@@ -23,7 +23,12 @@ export const liveEventSchema = z.discriminatedUnion('type', [
   event('trial.ended', { ...trial, state: z.enum(['completed', 'pruned', 'failed', 'cancelled']), value: z.number().nullable(), reason }),
   /** Non-final transitions; the final one is study.ended. */
   event('study.state', { ...common, state: z.enum(['queued', 'running']), message: reason }),
-  /** Always the last event of a study, after its champion.decision. */
+  /**
+   * The study's budget was raised. A completed study runs again (`reopened`): its study.ended is
+   * then no longer the last event, and a new one comes when it ends again.
+   */
+  event('study.continued', { ...common, maxTrials: z.number().int(), timeLimitSeconds: z.number().int().nullable(), reopened: z.boolean(), message: z.string() }),
+  /** The last event of a study, after its champion.decision (until the study is continued). */
   event('study.ended', { ...common, state: z.enum(['completed', 'failed', 'cancelled']), message: reason }),
   /** `version` is null when the study registered none (it failed or was cancelled). */
   event('champion.decision', { ...common, model: z.string(), version: z.number().int().nullable(), moved: z.boolean(), reason: z.string() }),

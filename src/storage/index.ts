@@ -17,7 +17,7 @@ export { CHAMPION, ChampionMovedError } from './models.ts';
 export { aliasRoutingSchema, aliasRoutingShape, checkRouting, MAX_CANARIES, routedVersions, type AliasRouting, type ResolvedRouting, type RoutedVersion } from './alias-routing.ts';
 export { DEFAULT_PROJECT, type ApiKeyRecord, type ProjectRecord, type ProjectUsage } from './projects.ts';
 export { ACTIVE_TRIAL_STATES, UNFINISHED_TRIAL_STATES, type RungRecord } from './trials.ts';
-export { ACTIVE_STUDY_STATES } from './studies.ts';
+export { ACTIVE_STUDY_STATES, runningSeconds, timeLimitReached } from './studies.ts';
 export { createDbRetry, isUnavailable, type DbRetry, type DbRetryOptions } from './retry.ts';
 
 /** Every table, grouped by resource, over one Prisma client. */

@@ -160,7 +160,8 @@ export function modelStore(db: Db) {
     },
     /** The version a study registered, if it did. */
     async ofStudy(studyId: string): Promise<ModelVersionRecord | null> {
-      const row = await db.modelVersion.findUnique({ where: { studyId }, include: { aliases: true } });
+      // The latest: a continued study registers a version each time it completes with a new best.
+      const row = await db.modelVersion.findFirst({ where: { studyId }, orderBy: { version: 'desc' }, include: { aliases: true } });
       return row ? toRecord(row) : null;
     },
     /**

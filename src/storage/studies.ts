@@ -13,6 +13,26 @@ export interface StudyRecord {
   message: string | null;
   createdAt: Date;
   endedAt: Date | null;
+  /** When the study was last continued after it completed; null if never. */
+  resumedAt: Date | null;
+  /** Seconds it ran before it was last continued. */
+  ranSeconds: number;
+}
+
+/**
+ * Seconds the study has been running, the time its time limit counts: from its creation, or
+ * from its last continuation plus what it ran before; an ended study's clock stopped at its end.
+ */
+export function runningSeconds(study: Pick<StudyRecord, 'createdAt' | 'endedAt' | 'resumedAt' | 'ranSeconds'>, now = Date.now()): number {
+  const since = (study.resumedAt ?? study.createdAt).getTime();
+  const until = study.endedAt && study.endedAt.getTime() >= since ? study.endedAt.getTime() : now;
+  return study.ranSeconds + Math.max(0, until - since) / 1000;
+}
+
+/** Whether the study's time limit has passed. */
+export function timeLimitReached(study: StudyRecord, now = Date.now()): boolean {
+  const limit = study.config.budget.timeLimitSeconds;
+  return limit !== undefined && runningSeconds(study, now) >= limit;
 }
 
 type Row = Awaited<ReturnType<Db['study']['findUniqueOrThrow']>>;
@@ -54,7 +74,7 @@ export function studyStore(db: Db) {
         const study = await tx.study.findUnique({ where: { id }, select: { state: true } });
         if (!study) return 'missing';
         if (ACTIVE_STUDY_STATES.includes(study.state as StudyState)) return 'active';
-        const version = await tx.modelVersion.findUnique({ where: { studyId: id }, select: { modelName: true, version: true } });
+        const version = await tx.modelVersion.findFirst({ where: { studyId: id }, orderBy: { version: 'desc' }, select: { modelName: true, version: true } });
         if (version) return version;
         await tx.study.delete({ where: { id } });
         return 'deleted';
@@ -68,6 +88,27 @@ export function studyStore(db: Db) {
      * Moves a study between states only from the states given, so two
      * coordinators racing to end a study cannot both win. Returns whether this call did it.
      */
+    /**
+     * Gives a study a new config (a raised budget): an active one goes on with it; a completed
+     * one runs again, its clock kept. Only from the states given, so a study that ended or was
+     * cancelled meanwhile is left alone. Returns whether this call did it.
+     */
+    async continue(id: string, from: StudyState[], config: StudyConfig, message: string): Promise<boolean> {
+      return db.$transaction(async (tx) => {
+        const row = await tx.study.findUnique({ where: { id } });
+        if (!row || !from.includes(row.state as StudyState)) return false;
+        const reopen = row.state === 'completed';
+        const { count } = await tx.study.updateMany({
+          where: { id, state: row.state },
+          data: {
+            config: JSON.stringify(config),
+            message,
+            ...(reopen ? { state: 'running', endedAt: null, resumedAt: new Date(), ranSeconds: runningSeconds(row) } : {}),
+          },
+        });
+        return count === 1;
+      });
+    },
     async transition(id: string, from: StudyState[], to: StudyState, message?: string): Promise<boolean> {
       const ended = to === 'completed' || to === 'failed' || to === 'cancelled';
       const { count } = await db.study.updateMany({

@@ -3,7 +3,7 @@ import type { EpochMetrics, Family } from '../domain.ts';
 import { errorMessage, type Logger } from '../log.ts';
 import { trialJobSchema, type Queues } from '../queue/index.ts';
 import { improves } from '../ranking.ts';
-import { ACTIVE_STUDY_STATES, createDbRetry, type Repository, type StudyRecord } from '../storage/index.ts';
+import { ACTIVE_STUDY_STATES, createDbRetry, timeLimitReached, type Repository, type StudyRecord } from '../storage/index.ts';
 import type { DatasetCache } from './dataset-cache.ts';
 import { backendFaultOf, probeBackend, trainTrial, TrialFailure, type TrainInput, type TrainResult } from './training/index.ts';
 import { medianPrunes, schedulerFor } from '../search/schedulers/index.ts';
@@ -54,19 +54,13 @@ export interface ProcessorDeps {
   beforeEpochWrite?: () => void;
 }
 
-/** Whether the study's time limit has passed. */
-function timeUp(study: StudyRecord): boolean {
-  const limit = study.config.budget.timeLimitSeconds;
-  return limit !== undefined && Date.now() - study.createdAt.getTime() >= limit * 1000;
-}
-
 /** Why a running trial should stop early, decided at an epoch that recorded nothing. */
-async function stopReason(repo: Repository, study: StudyRecord, trialId: string): Promise<'cancelled' | 'time' | null> {
+async function stopReason(repo: Repository, trialId: string, timeUp: () => Promise<boolean>): Promise<'cancelled' | 'time' | null> {
   if (!(await repo.trials.running(trialId))) return 'cancelled';
-  return timeUp(study) ? 'time' : null;
+  return (await timeUp()) ? 'time' : null;
 }
 
-/** Studies seen by one worker, at most this many; a study's config and creation time never change. */
+/** Studies seen by one worker, at most this many. */
 const STUDY_CACHE_SIZE = 256;
 
 /** Whether the median rule stops this trial at `epoch`, comparing it with the study's completed trials. */
@@ -95,8 +89,9 @@ export function createTrialProcessor(deps: ProcessorDeps) {
   // committed returns false (taken here as superseded, while the row is right); and start re-claims
   // an active trial, so a repeated claim still holds it, one attempt higher, from the same checkpoint.
   const db = createDbRetry({ log, ...(deps.dbRetryMs !== undefined ? { totalMs: deps.dbRetryMs } : {}) });
-  // Only the config and creation time of a cached study are read: whether it is still active is
-  // checked by the claim and by every epoch's write, which skip a study that has ended.
+  // Only the config and clock of a cached study are read (the time limit is checked afresh before
+  // it stops a trial): whether it is still active is checked by the claim and by every epoch's
+  // write, which skip a study that has ended.
   const studies = new Map<string, StudyRecord>();
   const readStudy = async (studyId: string): Promise<StudyRecord | null> => {
     const cached = studies.get(studyId);
@@ -107,6 +102,16 @@ export function createTrialProcessor(deps: ProcessorDeps) {
       studies.set(studyId, study);
     }
     return study;
+  };
+  /**
+   * Whether the study's time limit has passed. A cached study that says so is read again before
+   * it is believed: a continued study has a raised budget, and its clock counts from then.
+   */
+  const timeUp = async (study: StudyRecord): Promise<boolean> => {
+    if (!timeLimitReached(studies.get(study.id) ?? study)) return false;
+    const fresh = await repo.studies.get(study.id);
+    if (fresh) studies.set(study.id, fresh);
+    return fresh === null || timeLimitReached(fresh);
   };
 
   return async function processTrial(job: Job, token?: string): Promise<string> {
@@ -194,8 +199,8 @@ export function createTrialProcessor(deps: ProcessorDeps) {
           await job.updateProgress({ epoch, metrics }).catch((e) => tlog.warn('could not report progress', { error: errorMessage(e) }));
           // A recorded epoch is the check that the study goes on (its write skips an ended study).
           stoppedFor = sofar
-            ? timeUp(study) ? 'time' : null
-            : await stopReason(repo, study, trialId).catch((e) => {
+            ? (await timeUp(study).catch(() => false)) ? 'time' : null
+            : await stopReason(repo, trialId, () => timeUp(study)).catch((e) => {
                 tlog.warn('could not check for cancellation; continuing', { error: errorMessage(e) });
                 return null;
               });

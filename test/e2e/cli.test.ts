@@ -133,6 +133,19 @@ describe('maas client commands', () => {
     const board = JSON.parse((await maas(['studies', 'leaderboard', studies.studies[0].id, '--json'])).stdout);
     expect(board.trials).toHaveLength(2);
     expect((await maas(['studies', 'leaderboard', studies.studies[0].id])).stdout).toMatch(/^RANK +TRIAL +FAMILY +STATE +VALUE/);
+
+    // Continued to 3 trials and watched again: the history replays, then the new trial, then the end.
+    const id = studies.studies[0].id as string;
+    const more = await maas(['studies', 'continue', id, '--max-trials', '3', '--watch']);
+    expect(more.code, more.stderr).toBe(0);
+    expect(more.stdout).toMatch(new RegExp(`^study ${id} (queued|running): continued after it completed: maxTrials 2 → 3$`, 'm'));
+    expect(more.stdout).toMatch(/ study continued: continued after it completed: maxTrials 2 → 3$/m);
+    expect(more.stdout).toMatch(/trial #2 (completed|pruned): val_accuracy [\d.]+ \[3\/3 done, best [\d.]+ \(#\d\)\]/);
+    expect(more.stdout.trim().split('\n').at(-1)).toMatch(/ study completed: /);
+    const refused = await maas(['studies', 'continue', id, '--max-trials', '1']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("maxTrials: 1 must be at least the study's current 3");
+    expect((await maas(['studies', 'continue', id])).code).toBe(2);
   });
 
   it('draws a live progress display on a terminal', async () => {
@@ -209,12 +222,14 @@ describe('maas client commands', () => {
   });
 
   it('predicts rows read from stdin, and promotes a version', async () => {
+    // v1, or v2 when continuing the study above found a better trial.
+    const champion = JSON.parse((await maas(['models', 'show', 'wine-cli', '--json'])).stdout).aliases.champion as number;
     const human = await maas(['predict', 'wine-cli', '--file', '-'], JSON.stringify([wineRow, wineRow]));
     expect(human.code, human.stderr).toBe(0);
-    expect(human.stdout).toMatch(/^wine-cli v1 \(champion\)\n#  PREDICTION\n0  class_\d \(p=[\d.]+\)\n1  class_\d/);
+    expect(human.stdout).toMatch(new RegExp(`^wine-cli v${champion} \\(champion\\)\\n#  PREDICTION\\n0  class_\\d \\(p=[\\d.]+\\)\\n1  class_\\d`));
 
     const json = await maas(['predict', 'wine-cli', '-f', '-', '--json'], `${JSON.stringify(wineRow)}\n`);
-    expect(JSON.parse(json.stdout)).toMatchObject({ predictions: [{ label: expect.stringMatching(/^class_/) }], model: { name: 'wine-cli', version: 1 } });
+    expect(JSON.parse(json.stdout)).toMatchObject({ predictions: [{ label: expect.stringMatching(/^class_/) }], model: { name: 'wine-cli', version: champion } });
 
     const bad = await maas(['predict', 'wine-cli', '--file', '-'], JSON.stringify({ instances: [{ alcohol: 13 }] }));
     expect(bad.code).toBe(1);
@@ -223,7 +238,7 @@ describe('maas client commands', () => {
     const promote = await maas(['models', 'promote', 'wine-cli', '--version', '1', '--alias', 'stable']);
     expect(promote).toMatchObject({ code: 0, stdout: 'wine-cli: stable → v1\n' });
     const model = JSON.parse((await maas(['models', 'show', 'wine-cli', '--json'])).stdout);
-    expect(model.aliases).toEqual({ champion: 1, stable: 1 });
+    expect(model.aliases).toEqual({ champion, stable: 1 });
     const models = JSON.parse((await maas(['models', 'list', '--json'])).stdout);
     expect(models.models.map((m: { name: string }) => m.name)).toContain('wine-cli');
   });

@@ -29,6 +29,7 @@ export function registerStudies(app: OpenAPIHono, deps: { repo: Repository; coor
     return c.json(await h.trial(project(c), id, trialId), 200);
   });
   app.openapi(routes.cancel, async (c) => c.json(await h.cancel(project(c), c.req.valid('param').id), 200));
+  app.openapi(routes.continueStudy, async (c) => c.json(await h.continue(project(c), c.req.valid('param').id, c.req.valid('json')), 200));
   app.openapi(routes.remove, async (c) => {
     await h.delete(project(c), c.req.valid('param').id);
     return c.body(null, 204);

@@ -10,7 +10,7 @@ import { baselineOf, studySpec, trainingData } from '../../data/index.ts';
 import { buildSpace, createSampler, familiesFor } from '../../search/index.ts';
 import { parseScheduling } from '../../search/schedulers/index.ts';
 import { checkModelSize, checkSpaceBuildable, DEFAULT_MAX_MODEL_PARAMS } from '../../workers/training/index.ts';
-import { ACTIVE_STUDY_STATES, type Repository, type StudyRecord, type TrialRecord } from '../../storage/index.ts';
+import { ACTIVE_STUDY_STATES, runningSeconds, type Repository, type StudyRecord, type TrialRecord } from '../../storage/index.ts';
 import type { createStudyBody } from './studies.routes.ts';
 import { pageOf } from '../paging.ts';
 import type { quotaChecks } from '../quotas.ts';
@@ -69,6 +69,7 @@ export function studyHandlers(deps: { repo: Repository; coordinator: Coordinator
       id: study.id, name: study.name, datasetId: study.datasetId, state: study.state, message: study.message, config: study.config,
       counts, epochs, best: best ? trialView(best) : null, model: version ? { name: version.modelName, version: version.version } : null,
       createdAt: study.createdAt.toISOString(), endedAt: study.endedAt?.toISOString() ?? null,
+      resumedAt: study.resumedAt?.toISOString() ?? null, runningSeconds: Math.round(runningSeconds(study) * 1000) / 1000,
     };
   }
 
@@ -151,6 +152,52 @@ export function studyHandlers(deps: { repo: Repository; coordinator: Coordinator
       const study = await load(projectId, id);
       if (!ACTIVE_STUDY_STATES.includes(study.state)) throw new ConflictError(`study '${id}' has already ended (state ${study.state})`);
       await coordinator.cancel(id);
+      return view(await load(projectId, id));
+    },
+    /**
+     * Raises a study's budget. Active: it goes on with it. Completed: it runs again, its clock
+     * kept, and counts against the project's quotas as a new study would.
+     */
+    async continue(projectId: string, id: string, body: { maxTrials?: number | undefined; timeLimitSeconds?: number | undefined }) {
+      const study = await load(projectId, id);
+      const reopen = study.state === 'completed';
+      if (!reopen && !ACTIVE_STUDY_STATES.includes(study.state)) {
+        throw new ConflictError(`study '${id}' ${study.state === 'failed' ? 'failed' : 'was cancelled'}; only a queued, running or completed study can be continued (start a new one warm from it instead)`);
+      }
+      const { budget } = study.config;
+      if (body.maxTrials === undefined && body.timeLimitSeconds === undefined) {
+        throw new ValidationError('maxTrials', undefined, 'or timeLimitSeconds is required: give the study a larger budget');
+      }
+      if (body.maxTrials !== undefined && body.maxTrials < budget.maxTrials) {
+        throw new ValidationError('maxTrials', body.maxTrials, `must be at least the study's current ${budget.maxTrials}; a budget is only raised`);
+      }
+      const ran = Math.floor(runningSeconds(study));
+      if (body.timeLimitSeconds !== undefined) {
+        if (budget.timeLimitSeconds !== undefined && body.timeLimitSeconds < budget.timeLimitSeconds) {
+          throw new ValidationError('timeLimitSeconds', body.timeLimitSeconds, `must be at least the study's current ${budget.timeLimitSeconds}; a budget is only raised`);
+        }
+        if (body.timeLimitSeconds <= ran) throw new ValidationError('timeLimitSeconds', body.timeLimitSeconds, `must be more than the ${ran} s the study has run`);
+      }
+      const next = { ...budget, ...(body.maxTrials !== undefined ? { maxTrials: body.maxTrials } : {}), ...(body.timeLimitSeconds !== undefined ? { timeLimitSeconds: body.timeLimitSeconds } : {}) };
+      if (reopen) {
+        const trials = (await repo.trials.values(study.id)).length;
+        const timeLeft = next.timeLimitSeconds === undefined || next.timeLimitSeconds > ran;
+        if (next.maxTrials <= trials || !timeLeft) {
+          throw new ConflictError(
+            `study '${id}' has ${trials} trials${next.timeLimitSeconds !== undefined ? ` and has run ${ran} s of its ${next.timeLimitSeconds} s` : ''}: raise maxTrials above ${trials}${timeLeft ? '' : ` and timeLimitSeconds above ${ran}`} for it to run again`,
+          );
+        }
+        await deps.quotas.study(projectId, budget.parallelism);
+      }
+      const changes = [
+        ...(next.maxTrials !== budget.maxTrials ? [`maxTrials ${budget.maxTrials} → ${next.maxTrials}`] : []),
+        ...(next.timeLimitSeconds !== budget.timeLimitSeconds ? [`timeLimitSeconds ${budget.timeLimitSeconds ?? 'none'} → ${next.timeLimitSeconds}`] : []),
+      ];
+      const message = `continued${reopen ? ' after it completed' : ''}: ${changes.join(', ') || 'budget unchanged'}`;
+      if (!(await repo.studies.continue(id, reopen ? ['completed'] : ACTIVE_STUDY_STATES, { ...study.config, budget: next }, message))) {
+        throw new ConflictError(`study '${id}' changed state meanwhile (now ${(await load(projectId, id)).state}); look at it and try again`);
+      }
+      await coordinator.tick(id).catch((err) => deps.log.warn('tick after continuing failed; the sweep will retry', { studyId: id, error: errorMessage(err) }));
       return view(await load(projectId, id));
     },
     /** Cancels an active study first (its running trials stop and their late writes are refused), then deletes it with its trials. */

@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { HEAVY_FAMILIES } from '../../domain.ts';
-import { studyConfigSchema } from '../../schemas.ts';
+import { MAX_TIME_LIMIT_SECONDS, MAX_TRIALS, studyConfigSchema } from '../../schemas.ts';
 import { errorResponse } from '../openapi.ts';
 import { pageQuery } from '../paging.ts';
 
@@ -73,6 +73,8 @@ export const studySchema = z
     model: z.object({ name: z.string(), version: z.number().int() }).nullable(),
     createdAt: z.string(),
     endedAt: z.string().nullable(),
+    resumedAt: z.string().nullable().openapi({ description: 'When the study was last continued after it completed; null if never.' }),
+    runningSeconds: z.number().openapi({ description: 'Time the study has been queued or running, what its time limit counts: not the time it stayed completed before it was continued.' }),
   })
   .openapi('Study');
 
@@ -160,6 +162,31 @@ export const cancel = createRoute({
     200: { description: 'The study', content: { 'application/json': { schema: studySchema } } },
     404: notFound,
     409: errorResponse('The study has already ended'),
+  },
+});
+
+export const continueStudyBody = z
+  .object({
+    maxTrials: z.number().int().min(1).max(MAX_TRIALS).optional().openapi({ description: 'The new trial budget, at least the current one; a completed study needs more than the trials it has' }),
+    timeLimitSeconds: z.number().int().min(1).max(MAX_TIME_LIMIT_SECONDS).optional().openapi({ description: 'The new time limit of the whole study, at least the current one and more than the time it has run (its time counts while it is queued or running, not while it stays completed)' }),
+  })
+  .strict()
+  .openapi({ example: { maxTrials: 40 } });
+
+export const continueStudy = createRoute({
+  method: 'post',
+  path: '/v1/studies/{id}/continue',
+  operationId: 'continueStudy',
+  summary: 'Raise the budget of a queued, running or completed study; a completed one runs again from its history',
+  description:
+    'A running study goes on with the new budget. A completed study runs again: new trials are numbered after its last, the sampler learns from every trial it has, and when it ends it registers a new model version only if its best trial changed.',
+  request: { params: idParam, body: { required: true, content: { 'application/json': { schema: continueStudyBody } } } },
+  responses: {
+    200: { description: 'The study', content: { 'application/json': { schema: studySchema } } },
+    400: errorResponse('Bad budget: the field and the rule are named'),
+    404: notFound,
+    409: errorResponse('The study failed or was cancelled, or the new budget leaves it nothing to do'),
+    429: errorResponse('A project quota (queued or running studies, trials in flight) would be exceeded'),
   },
 });
 

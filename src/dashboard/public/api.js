@@ -52,7 +52,7 @@ export async function api(path, { method = 'GET', body } = {}) {
 /** Every event type of a study's stream (see GET /v1/studies/{id}/events). */
 export const EVENT_TYPES = [
   'trial.created', 'trial.started', 'trial.epoch', 'trial.paused', 'trial.promoted', 'trial.requeued', 'trial.ended',
-  'study.state', 'study.ended', 'champion.decision', 'reset',
+  'study.state', 'study.continued', 'study.ended', 'champion.decision', 'reset',
 ];
 
 /**

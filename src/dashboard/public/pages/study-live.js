@@ -52,6 +52,9 @@ export function apply(store, e, metric) {
     case 'study.state':
       Object.assign(store, { studyState: e.state, message: e.message });
       break;
+    case 'study.continued':
+      if (e.reopened) Object.assign(store, { studyState: 'running', message: e.message, ended: false });
+      break;
     case 'study.ended':
       Object.assign(store, { studyState: e.state, message: e.message, ended: true });
       break;

@@ -1,0 +1,173 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { prepareDataset } from '../../src/data/index.ts';
+import type { LiveEvent } from '../../src/events/index.ts';
+import { startTestApp, studyEnd, type TestApp } from '../helpers/app.ts';
+import { PROVIDERS } from '../helpers/databases.ts';
+
+/**
+ * Continuing a study: a completed one runs again from its history with a raised budget (new
+ * trials numbered after its last, a new version only when its best changed, its events going on
+ * after its first end), a running one takes the raised budget, and a bad budget is refused
+ * naming the field and the rule. Real worker, both databases.
+ */
+
+/** Separable: the class is the sign of x; z is noise. */
+function table(rows: number): string {
+  const lines = ['x,z,class'];
+  for (let i = 0; i < rows; i++) {
+    const x = ((i * 37 + 11) % 19) / 9 - 1 || 0.5;
+    const z = ((i * 53 + 7) % 13) / 6 - 1;
+    lines.push([x, z, x > 0 ? 'pos' : 'neg'].join(','));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+interface StudyView {
+  id: string;
+  state: string;
+  message: string | null;
+  counts: Record<string, number>;
+  config: { budget: { maxTrials: number; timeLimitSeconds?: number } };
+  best: { id: string; number: number } | null;
+  model: { name: string; version: number } | null;
+  resumedAt: string | null;
+  runningSeconds: number;
+}
+
+interface ErrorBody {
+  error: { message: string; issues?: { field: string; rule: string }[] };
+}
+
+describe.each(PROVIDERS)('continuing a study on %s', (provider) => {
+  let t: TestApp;
+  let datasetId: string;
+
+  beforeAll(async () => {
+    t = await startTestApp(provider, { withWorker: true });
+    const prepared = prepareDataset({ csv: table(60), kind: 'tabular', target: 'class', seed: 0 });
+    const dataset = await t.repo.datasets.create({
+      id: randomUUID(), projectId: 'default', name: 'signs', kind: 'tabular', task: prepared.task, target: 'class', rows: prepared.encoded.rows, summary: prepared.summary,
+      preprocessing: { ...prepared.preprocessing, spec: prepared.spec, trainRows: prepared.encoded.trainRows }, features: prepared.encoded.features, labels: prepared.encoded.labels,
+    });
+    datasetId = dataset.id;
+  });
+  afterAll(async () => t?.close());
+
+  const post = (path: string, body: unknown) => t.app.request(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const get = async (id: string) => (await (await t.app.request(`/v1/studies/${id}`)).json()) as StudyView;
+
+  async function start(name: string, maxTrials: number, extra: Record<string, unknown> = {}): Promise<string> {
+    const res = await post('/v1/studies', {
+      name, datasetId, promoteTo: name, objective: { metric: 'val_loss' }, budget: { maxTrials, maxEpochs: 2 },
+      search: { algorithm: 'tpe', options: { nStartupTrials: 2 }, families: ['mlp'], space: { mlp: { layers: 1, units: { type: 'categorical', choices: [4, 8, 16] }, learningRate: { type: 'float', low: 0.001, high: 0.1, log: true }, batchSize: 8, dropout: 0, optimizer: 'adam' } } },
+      earlyStopping: { patience: 2 }, seed: 7, ...extra,
+    });
+    const body = (await res.json()) as { id: string };
+    expect(res.status, JSON.stringify(body)).toBe(202);
+    return body.id;
+  }
+
+  async function ended(id: string): Promise<StudyView> {
+    const end = await studyEnd(t.repo, id, 120_000);
+    expect(end.state, end.errors).toBe('completed');
+    return get(id);
+  }
+
+  /** Every stored event of the study, oldest first. */
+  async function events(id: string): Promise<LiveEvent[]> {
+    const start = await t.events.start(id, null);
+    const batch = (await t.events.readAfter(new Map([[id, start.from]]), 10_000)).get(id);
+    return (batch?.events ?? []).map((e) => e.event);
+  }
+
+  it('runs a completed study again from its history, registering a version only for a new best', async () => {
+    const id = await start('again', 3);
+    const first = await ended(id);
+    expect(first.model).toMatchObject({ name: 'again', version: 1 });
+    const registeredBefore = await t.repo.models.ofStudy(id);
+
+    const res = await post(`/v1/studies/${id}/continue`, { maxTrials: 6 });
+    const continued = (await res.json()) as StudyView;
+    expect(res.status, JSON.stringify(continued)).toBe(200);
+    expect(continued.state).toMatch(/^(queued|running)$/);
+    expect(continued.message).toBe('continued after it completed: maxTrials 3 → 6');
+    expect(continued.config.budget.maxTrials).toBe(6);
+    expect(continued.resumedAt).not.toBeNull();
+
+    const last = await ended(id);
+    const trials = await t.repo.trials.list(id);
+    expect(trials.map((x) => x.number)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(trials.every((x) => x.state === 'completed')).toBe(true);
+    // Its clock kept what it ran before and stopped at its new end.
+    expect(last.runningSeconds).toBeGreaterThanOrEqual(first.runningSeconds);
+    const registered = (await t.repo.models.ofStudy(id))!;
+    expect(registered.trialId).toBe(last.best!.id);
+    const versions = await t.repo.models.versions('default', 'again');
+    if (last.best!.id === registeredBefore!.trialId) {
+      expect(versions).toHaveLength(1);
+      expect(last.message).toContain('is still the one registered as again v1');
+    } else {
+      expect(versions.map((v) => v.version)).toEqual([1, 2]);
+      expect(last.model).toMatchObject({ name: 'again', version: 2 });
+    }
+
+    // The event log: the first end gave way to study.continued; one study.ended, last.
+    const log = await events(id);
+    const kinds = log.map((e) => e.type);
+    expect(kinds.filter((k) => k === 'study.ended')).toHaveLength(1);
+    expect(kinds.at(-1)).toBe('study.ended');
+    const at = kinds.indexOf('study.continued');
+    expect(log[at]).toMatchObject({ maxTrials: 6, reopened: true, timeLimitSeconds: null });
+    expect(log.filter((e) => e.type === 'trial.created').map((e) => (e as { number: number }).number)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(log.slice(at).filter((e) => e.type === 'trial.created')).toHaveLength(3);
+
+    // Nothing left to do with the same budget: 409 says what to raise.
+    const again = await post(`/v1/studies/${id}/continue`, { maxTrials: 6 });
+    expect(again.status).toBe(409);
+    expect(((await again.json()) as ErrorBody).error.message).toContain('raise maxTrials above 6');
+  });
+
+  it('gives a running study a larger budget, and registers one version', async () => {
+    // Epochs enough that it is still running when the raise arrives.
+    const id = await start('raised', 2, { budget: { maxTrials: 2, maxEpochs: 40 }, earlyStopping: { patience: 40 } });
+    const res = await post(`/v1/studies/${id}/continue`, { maxTrials: 3, timeLimitSeconds: 3600 });
+    const body = (await res.json()) as StudyView;
+    expect(res.status, JSON.stringify(body)).toBe(200);
+    expect(body.message).toBe('continued: maxTrials 2 → 3, timeLimitSeconds none → 3600');
+    expect(body.resumedAt).toBeNull();
+    const last = await ended(id);
+    expect(last.counts.completed).toBe(3);
+    expect(last.config.budget).toMatchObject({ maxTrials: 3, timeLimitSeconds: 3600 });
+    expect(await t.repo.models.versions('default', 'raised')).toHaveLength(1);
+    const log = await events(id);
+    expect(log.find((e) => e.type === 'study.continued')).toMatchObject({ maxTrials: 3, timeLimitSeconds: 3600, reopened: false });
+  });
+
+  it('refuses a budget that is not larger, naming the field and the rule, and changes nothing', async () => {
+    const id = await start('refused', 1, { budget: { maxTrials: 1, maxEpochs: 2, timeLimitSeconds: 600 } });
+    await ended(id);
+    const refuse = async (body: unknown, status: number, field: string, rule: string) => {
+      const res = await post(`/v1/studies/${id}/continue`, body);
+      const text = await res.text();
+      expect(res.status, text).toBe(status);
+      expect(text).toContain(field);
+      expect(text).toContain(rule);
+    };
+    await refuse({}, 400, 'maxTrials', 'or timeLimitSeconds is required');
+    await refuse({ maxTrials: 0 }, 400, 'maxTrials', '');
+    await refuse({ maxTrials: 10_001 }, 400, 'maxTrials', '');
+    await refuse({ budget: { maxTrials: 5 } }, 400, 'budget', '');
+    await refuse({ timeLimitSeconds: 300 }, 400, 'timeLimitSeconds', "must be at least the study's current 600");
+    await refuse({ timeLimitSeconds: 900 }, 409, 'raise maxTrials above 1', '');
+    const unchanged = await get(id);
+    expect(unchanged).toMatchObject({ state: 'completed', config: { budget: { maxTrials: 1, timeLimitSeconds: 600 } }, resumedAt: null });
+
+    expect((await post(`/v1/studies/${randomUUID()}/continue`, { maxTrials: 5 })).status).toBe(404);
+    const cancelled = await start('cancelled', 5);
+    expect((await post(`/v1/studies/${cancelled}/cancel`, {})).status).toBe(200);
+    const res = await post(`/v1/studies/${cancelled}/continue`, { maxTrials: 9 });
+    expect(res.status).toBe(409);
+    expect(((await res.json()) as ErrorBody).error.message).toContain('was cancelled; only a queued, running or completed study can be continued');
+  });
+});
