@@ -82,6 +82,11 @@ export const studyConfigSchema = z.object({
     reductionFactor: z.unknown().optional(),
     /** Pruner decided at each epoch report: 'median' (or { type: 'median', ...options }). @defaultValue none */
     pruner: z.unknown().optional(),
+    /**
+     * Another study of the project, on the same dataset and objective, whose finished trials the
+     * sampler learns from as if they were this study's (those that fit this study's space). @defaultValue none
+     */
+    warmStartFrom: z.string().min(1).max(200).optional(),
   }).default({ algorithm: 'random' }),
   earlyStopping: z.object({
     /** Epochs without improvement before a trial stops. @defaultValue 3 */
@@ -125,6 +130,8 @@ export const storedStudyConfigSchema = studyConfigSchema.extend({
         pruner: z.object({ type: z.literal('median'), nStartupTrials: z.number().int(), nWarmupSteps: z.number().int(), intervalSteps: z.number().int() }).nullable(),
       })
       .optional(),
+    /** See studyConfigSchema. */
+    warmStartFrom: z.string().optional(),
   }),
   seed: z.number().int(),
   promoteTo: modelNameSchema,

@@ -8,7 +8,7 @@ import { rankByValue } from '../ranking.ts';
 import type { StudyDevice } from '../schemas.ts';
 import { SearchSpaceExhaustedError } from '../errors.ts';
 import { stuckOutcome } from '../faults/stuck.ts';
-import { createSampler, rngFor, searchSpaceSchema, type FrozenTrial, type Sampler, type SearchSpace } from '../search/index.ts';
+import { createSampler, fitsSpace, rngFor, searchSpaceSchema, type FrozenTrial, type Sampler, type SearchSpace } from '../search/index.ts';
 import { schedulerFor, type Scheduler } from '../search/schedulers/index.ts';
 import { decidePromotion } from './promotion.ts';
 import { ACTIVE_STUDY_STATES, ACTIVE_TRIAL_STATES, ChampionMovedError, timeLimitReached, UNFINISHED_TRIAL_STATES, type Repository, type StudyRecord, type TrialRecord, type TrialSummary } from '../storage/index.ts';
@@ -84,10 +84,12 @@ export class Coordinator {
   /** A study's tick that waits for the running one; later calls share it. */
   private readonly pending = new Map<string, { done: Promise<void>; reconcile: boolean }>();
   /**
-   * Active studies whose event ticks are lean (see decide): a study's config never changes, so
+   * Active studies whose event ticks are lean (see decide): a study's search never changes, so
    * such a tick reads the study and its unfinished trials at once instead of one after the other.
    */
   private readonly leanStudies = new Set<string>();
+  /** Per study with search.warmStartFrom: the other study's trials as history (see warmHistory). */
+  private readonly warmHistories = new Map<string, Promise<FrozenTrial[]>>();
 
   constructor(private readonly options: CoordinatorOptions) {
     this.repo = options.repo;
@@ -174,6 +176,7 @@ export class Coordinator {
     const study = await this.repo.studies.get(studyId);
     if (!study || !ACTIVE_STUDY_STATES.includes(study.state)) {
       this.leanStudies.delete(studyId);
+      this.warmHistories.delete(studyId);
       return;
     }
     const { budget } = study.config;
@@ -202,7 +205,8 @@ export class Coordinator {
       const promoted = scheduler ? await this.promote(study, scheduler, view.trials, budget.parallelism - activeCount(view.trials), gpuAlive) : 0;
       const slots = Math.min(budget.parallelism - activeCount(view.trials) - promoted, budget.maxTrials - view.total);
       // Each new trial joins the history, so the next suggestion of this tick sees it in flight.
-      const history: FrozenTrial[] = view.trials.map((t) => ({ number: t.number, params: t.params, state: t.state, value: t.value }));
+      const own: FrozenTrial[] = view.trials.map((t) => ({ number: t.number, params: t.params, state: t.state, value: t.value }));
+      const history = slots > 0 && !lean ? [...(await this.warmHistory(study, search)), ...own] : own;
       const suggested: { number: number; params: Params }[] = [];
       for (let i = 0; i < slots && !exhausted; i++) {
         const outcome = await this.suggest(study, search, history, view.total + i);
@@ -234,6 +238,30 @@ export class Coordinator {
     // The study ends only on a whole list that agrees (and finish ranks every trial).
     const all = lean ? await this.repo.trials.summaries(studyId) : view.trials;
     if (!all.some((t) => UNFINISHED_TRIAL_STATES.includes(t.state))) await this.finish(study, all, timeUp, exhausted);
+  }
+
+  /**
+   * The finished trials of the study named by search.warmStartFrom that fit this study's space,
+   * oldest first and numbered below 0, read once per study: the sampler learns from them as from
+   * its own. None when there is no such study (deleted since) or the space cannot be read.
+   */
+  private warmHistory(study: StudyRecord, search: Search): Promise<FrozenTrial[]> {
+    const from = study.config.search.warmStartFrom;
+    if (from === undefined) return Promise.resolve([]);
+    let history = this.warmHistories.get(study.id);
+    if (!history) {
+      history = (async () => {
+        const { space } = search();
+        const fit = (await this.repo.trials.summaries(from)).filter((t) => (t.state === 'completed' || t.state === 'pruned') && t.value !== null && fitsSpace(space, t.params));
+        return fit.map((t, i): FrozenTrial => ({ number: i - fit.length, params: t.params, state: t.state, value: t.value }));
+      })().catch((err) => {
+        this.warmHistories.delete(study.id);
+        this.log.warn('could not read the trials to warm-start from; suggesting without them this time', { studyId: study.id, from, error: errorMessage(err) });
+        return [];
+      });
+      this.warmHistories.set(study.id, history);
+    }
+    return history;
   }
 
   /**

@@ -19,6 +19,7 @@ export {
 } from './distribution.ts';
 export {
   buildSpace,
+  fitsSpace,
   defaultSpace,
   familiesFor,
   searchSpaceSchema,

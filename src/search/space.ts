@@ -3,10 +3,10 @@
  * The family is itself a searched choice; a family's parameters exist only when it is chosen.
  */
 import { z } from 'zod';
-import { FAMILIES, type Family, type TaskSpec } from '../domain.ts';
+import { FAMILIES, type Family, type Params, type TaskSpec } from '../domain.ts';
 import { ValidationError } from '../errors.ts';
 import { boundedArray, boundedRecord } from '../bounded-schemas.ts';
-import { isConstant, paramSpecSchema, parseParamSpec, type ParamSpec } from './distribution.ts';
+import { contains, isConstant, paramSpecSchema, parseParamSpec, type ParamSpec } from './distribution.ts';
 import { MAX_FAMILY_PARAMS } from './limits.ts';
 
 /** What a sampler searches over. Plain JSON; {@link searchSpaceSchema} reads it back. */
@@ -171,6 +171,16 @@ export interface SpaceInput {
    * @defaultValue no overrides
    */
   space?: unknown;
+}
+
+/**
+ * Whether `params` is a point of `space`: its family is searched and every parameter of that
+ * family holds a value the space can produce (a constant, the same value).
+ */
+export function fitsSpace(space: SearchSpace, params: Params): boolean {
+  const specs = space.params[params.family as Family];
+  if (specs === undefined || !space.families.includes(params.family as Family)) return false;
+  return Object.entries(specs).every(([name, spec]) => contains(spec, params[name]));
 }
 
 /**

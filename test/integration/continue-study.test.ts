@@ -144,6 +144,34 @@ describe.each(PROVIDERS)('continuing a study on %s', (provider) => {
     expect(log.find((e) => e.type === 'study.continued')).toMatchObject({ maxTrials: 3, timeLimitSeconds: 3600, reopened: false });
   });
 
+  it('starts a study warm from another: a grid skips the points the other study tried', async () => {
+    const grid = { algorithm: 'grid', families: ['mlp'], space: { mlp: { layers: 1, units: { type: 'categorical', choices: [4, 8, 16, 32] }, activation: 'relu', batchNorm: false, classWeight: 'none', learningRate: 0.05, batchSize: 8, dropout: 0, optimizer: 'adam' } } };
+    const source = await start('grid-first', 2, { search: grid });
+    await ended(source);
+    const tried = (await t.repo.trials.list(source)).map((x) => x.params.units).sort();
+    expect(tried).toHaveLength(2);
+
+    const warm = await start('grid-warm', 4, { search: { ...grid, warmStartFrom: source } });
+    const last = await ended(warm);
+    const units = (await t.repo.trials.list(warm)).map((x) => x.params.units);
+    // Only the two untried points: then the grid is exhausted and the study completes.
+    expect([...units, ...tried].sort((a, b) => Number(a) - Number(b))).toEqual([4, 8, 16, 32]);
+    expect(last.message).toContain('every point of the search space tried');
+    expect(last.config).toMatchObject({ search: { warmStartFrom: source } });
+
+    const refuse = async (warmStartFrom: string, rule: string, extra: Record<string, unknown> = {}) => {
+      const res = await post('/v1/studies', {
+        name: 'refused-warm', datasetId, objective: { metric: 'val_loss' }, budget: { maxTrials: 1, maxEpochs: 1 }, search: { ...grid, warmStartFrom }, ...extra,
+      });
+      const text = await res.text();
+      expect(res.status, text).toBe(400);
+      expect(text).toContain('search.warmStartFrom');
+      expect(text).toContain(rule);
+    };
+    await refuse(randomUUID(), 'does not name a study of this project');
+    await refuse(source, 'is a study that minimizes val_loss; it must maximize val_accuracy', { objective: { metric: 'val_accuracy' } });
+  });
+
   it('refuses a budget that is not larger, naming the field and the rule, and changes nothing', async () => {
     const id = await start('refused', 1, { budget: { maxTrials: 1, maxEpochs: 2, timeLimitSeconds: 600 } });
     await ended(id);

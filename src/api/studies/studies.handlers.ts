@@ -103,10 +103,20 @@ export function studyHandlers(deps: { repo: Repository; coordinator: Coordinator
       checkModelSize(space, spec, deps.maxModelParams ?? DEFAULT_MAX_MODEL_PARAMS);
       const blobs = await repo.datasets.data(dataset.id);
       if (!blobs) throw new NotFoundError('dataset', dataset.id);
+      const warmStartFrom = body.search.warmStartFrom;
+      if (warmStartFrom !== undefined) {
+        const source = await repo.studies.get(warmStartFrom);
+        if (!source || source.projectId !== projectId) throw new ValidationError('search.warmStartFrom', warmStartFrom, 'does not name a study of this project (see GET /v1/studies)');
+        if (source.datasetId !== dataset.id) throw new ValidationError('search.warmStartFrom', warmStartFrom, `is a study of dataset ${source.datasetId}; it must be one of ${dataset.id}, since its values are scores on its own data`);
+        const o = source.config.objective;
+        if (o.metric !== body.objective.metric || o.direction !== direction) {
+          throw new ValidationError('search.warmStartFrom', warmStartFrom, `is a study that ${o.direction}s ${o.metric}; it must ${direction} ${body.objective.metric}, as this one does`);
+        }
+      }
       const config: StudyConfig = {
         objective: { metric: body.objective.metric, direction },
         budget: body.budget,
-        search: { algorithm: body.search.algorithm, families: space.families, space, options: body.search.options, scheduling },
+        search: { algorithm: body.search.algorithm, families: space.families, space, options: body.search.options, scheduling, ...(warmStartFrom !== undefined ? { warmStartFrom } : {}) },
         earlyStopping: body.earlyStopping,
         seed: body.seed ?? randomInt(2 ** 31 - 1),
         promoteTo: body.promoteTo ?? slug(body.name),
