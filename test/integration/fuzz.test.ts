@@ -51,7 +51,7 @@ describe('fuzzing every route', () => {
       return o;
     };
     const deep = (n: number) => '['.repeat(n) + ']'.repeat(n);
-    const study = () => ({ name: 'fz', datasetId, objective: { metric: 'val_accuracy' }, budget: { maxTrials: 2, maxEpochs: 1, parallelism: 1 }, search: { algorithm: pick(['random', 'tpe', 'grid', 'evolution']), families: ['mlp'], space: { mlp: { layers: { type: 'int', low: 1, high: 2 }, units: { type: 'categorical', choices: [8, 16] } } } } });
+    const study = () => ({ name: 'fz', datasetId, objective: { metric: 'val_accuracy' }, budget: { maxTrials: 2, maxEpochs: 1, parallelism: 1 }, search: { algorithm: pick(['random', 'tpe', 'grid', 'evolution']), families: ['mlp'], space: { mlp: { layers: { type: 'int', low: 1, high: 2 }, units: { type: 'categorical', choices: [8, 16] } } }, ...(rng() < 0.3 ? { warmStartFrom: pick([studyId, ids()]) } : {}) } });
     /** Breaks one part of a valid body: replaces, deletes or adds a field somewhere in it. */
     const mutate = (body: unknown): unknown => {
       if (body === null || typeof body !== 'object' || rng() < 0.25) return value(3);
@@ -98,6 +98,8 @@ describe('fuzzing every route', () => {
       () => ['POST', `/v1/models/${models()}${versions()}:predict`, mutate(pick([() => ({ instances: [wineRow] }), tfColumns])())],
       () => ['GET', `/v1/models/${models()}${versions()}${pick(['', '/metadata'])}`, undefined],
       () => ['GET', `/v1/models/${models()}/versions/${pick(['1', '0', 'x', '0x1'])}/artifact`, undefined],
+      // Issue 15: continuing a study (the real one is completed; a raise reopens it) and warm starts (in study()).
+      () => ['POST', `/v1/studies/${pick([studyId, ids()])}/continue`, mutate(pick([{ maxTrials: 3 }, { timeLimitSeconds: 60 }, { maxTrials: 10_000, timeLimitSeconds: 2_592_000 }]))],
       () => [pick(['PUT', 'GET']), `/v1/models/${models()}/aliases/${pick(['champion', 'canary', 'x', '%00'])}`, mutate({ version: 1, canary: [{ version: 1, weight: 0.5 }], shadow: { version: 1, share: 0.1 } })],
     ];
     const statuses = new Map<number, number>();
