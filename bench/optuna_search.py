@@ -66,12 +66,43 @@ def f_conditional(trial):
     return (math.log10(lr) + 2) ** 2 / 4 + (k - 7) ** 2 / 64 + (0 if act == "tanh" else 0.3)
 
 
+def rosenbrock(x):
+    return sum(100 * (x[i + 1] - x[i] ** 2) ** 2 + (1 - x[i]) ** 2 for i in range(len(x) - 1))
+
+
+def f_rosenbrock4(trial):
+    return rosenbrock([trial.suggest_float(f"x{i}", -2, 2) for i in range(4)])
+
+
+def nn_surface(layers, lr, act, dropout, momentum):
+    step = math.log10(lr) - math.log10(1 - momentum)
+    target = -1.5 - 0.5 * (layers - 1)
+    width = [0.9, 0.6, 0.4][layers - 1]
+    base = [0.3, 0.2, 0.12][layers - 1]
+    step_loss = 0.5 * (1 - math.exp(-(((step - target) / width) ** 2) / 2))
+    act_loss = 0 if act == "gelu" else 0.02 if act == "relu" else 0.03 * layers
+    return base + step_loss + 0.8 * (dropout - 0.1 * layers) ** 2 + act_loss + 0.05 * (momentum - 0.9) ** 2
+
+
+def f_nn_surface(trial):
+    # Suggested in the order of our sorted keys; the objective does not depend on it.
+    act = trial.suggest_categorical("act", ["relu", "tanh", "gelu"])
+    dropout = trial.suggest_float("dropout", 0, 0.5)
+    layers = trial.suggest_int("layers", 1, 3)
+    lr = trial.suggest_float("lr", 1e-5, 0.1, log=True)
+    momentum = trial.suggest_float("momentum", 0, 0.99)
+    return nn_surface(layers, lr, act, dropout, momentum)
+
+
 # name: (objective, noise sd, optimum)
 FUNCTIONS = {
     "branin": (f_branin, 0.0, BRANIN_MIN),
     "hartmann6": (f_hartmann6, 0.0, -3.3223680114155147),
     "conditional": (f_conditional, 0.0, 0.0),
     "noisy-branin": (f_branin, 1.0, BRANIN_MIN),
+    "rosenbrock4": (f_rosenbrock4, 0.0, 0.0),
+    "hartmann6-noisy": (f_hartmann6, 0.1, -3.3223680114155147),
+    "nn-surface": (f_nn_surface, 0.0, 0.12),
 }
 
 

@@ -196,8 +196,12 @@ function suggest(
   const pointsOf = (ts: readonly Observation[]): Constant[][] => ts
     .filter((t) => names.every((name, k) => contains(dists[k]!, t.params[name])))
     .map((t) => names.map((name) => t.params[name] as Constant));
-  const l = fitParzen(dists, pointsOf(below), o);
-  const g = fitParzen(dists, pointsOf(above), o);
+  const good = pointsOf(below);
+  const bad = pointsOf(above);
+  // Joint kernels get floors against greed (see JointFloors for the measurements).
+  const joint = dists.length > 1;
+  const l = fitParzen(dists, good, o, joint ? { intSteps: 1 } : {});
+  const g = fitParzen(dists, bad, o, joint ? { clipObservations: Math.min(bad.length, bad.length ** (3 / dists.length)) } : {});
   let best: Constant[] = [];
   let bestScore = -Infinity;
   for (let i = 0; i < o.nEiCandidates; i++) {
