@@ -152,6 +152,104 @@ describe('dashboard', () => {
     await page.close();
   }, 300_000);
 
+  test('a completed study is continued from its page through a confirmed form, and the page follows it live again', async () => {
+    const upload = await service.app.request('/v1/datasets', { method: 'POST', body: uploadForm(wine, { name: 'wine-continue', kind: 'tabular', target: 'cultivar' }) });
+    expect(upload.status).toBe(201);
+    const { id: datasetId } = (await upload.json()) as { id: string };
+    const json = { 'content-type': 'application/json' };
+    const created = await service.app.request('/v1/studies', {
+      method: 'POST', headers: json,
+      body: JSON.stringify({ name: 'wine-continue', datasetId, objective: { metric: 'val_accuracy', direction: 'maximize' }, budget: { maxTrials: 2, maxEpochs: 2, parallelism: 1 }, search: { algorithm: 'random', families: ['mlp'] }, seed: 42 }),
+    });
+    const { id: studyId } = (await created.json()) as { id: string };
+    expect(created.status).toBe(202);
+    const first = await studyEnd(service.repo, studyId);
+    expect(first, first.errors).toMatchObject({ state: 'completed' });
+
+    const page = await browser.newPage();
+    await page.setViewport({ width: 1400, height: 1000 });
+    // Importance answers 409 with few trials; the refused budget below answers 400 on purpose.
+    const problems = watchProblems(page, [/status of 409 .*\/importance\)$/, /status of 400 .*\/continue\)$/]);
+    const streams: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().includes('/events')) streams.push(r.url());
+    });
+    await page.goto(`${service.url}/#/studies/${encodeURIComponent(studyId)}`);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="leaderboard-row"][data-state="completed"]').length === 2, { timeout: 60_000 });
+    await page.waitForSelector('h1 [data-state="completed"]');
+    // Every state the page's badge shows from here on, and a mark a reload would lose.
+    await page.evaluate(() => {
+      const w = window as unknown as { noReload: boolean; states: string[] };
+      w.noReload = true;
+      w.states = ['completed'];
+      new MutationObserver(() => {
+        const state = document.querySelector('h1 [data-state]')?.getAttribute('data-state');
+        if (state && state !== w.states.at(-1)) w.states.push(state);
+      }).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+    });
+
+    // A budget under the current one: the api's message is shown under the form, which stays open.
+    await page.click('[data-testid="continue-study"]');
+    await page.waitForSelector('[data-testid="continue-form"]');
+    expect(await page.$eval('input[name="maxTrials"]', (e) => Number((e as HTMLInputElement).value))).toBeGreaterThan(2);
+    await fill(page, 'input[name="maxTrials"]', '1');
+    await page.click('[data-testid="continue-apply"]');
+    await page.waitForSelector('[data-testid="confirm-continue"]');
+    await page.click('[data-testid="continue-confirm-button"]');
+    await page.waitForSelector('[data-testid="continue-error"]');
+    expect(await page.$eval('[data-testid="continue-error"]', (e) => e.textContent)).toMatch(/maxTrials.*at least the study's current 2/);
+    expect((await service.repo.studies.get(studyId))?.state).toBe('completed');
+
+    await fill(page, 'input[name="maxTrials"]', '4');
+    await page.click('[data-testid="continue-apply"]');
+    await page.waitForSelector('[data-testid="confirm-continue"]');
+    expect(await page.$eval('[data-testid="confirm-continue"]', (e) => e.textContent)).toContain('trials 2 → 4');
+    await page.click('[data-testid="continue-confirm-button"]');
+    await page.waitForSelector('[data-testid="continue-notice"]');
+    expect(await page.$('[data-testid="continue-error"]')).toBeNull();
+
+    // The new trials' rows and curves arrive by the reopened stream, and the study ends again, all without a reload.
+    const again = await studyEnd(service.repo, studyId);
+    expect(again, again.errors).toMatchObject({ state: 'completed' });
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="leaderboard-row"][data-state="completed"]').length === 4, { timeout: 60_000 });
+    await page.waitForFunction(() => (window as unknown as { states: string[] }).states.at(-1) === 'completed' && (window as unknown as { states: string[] }).states.length > 1, { timeout: 60_000 });
+    const seen = await page.evaluate(() => {
+      const w = window as unknown as { noReload?: boolean; states: string[] };
+      return { noReload: w.noReload, states: w.states };
+    });
+    expect(seen.noReload).toBe(true);
+    // Running (perhaps queued first) and completed again.
+    expect(seen.states[0]).toBe('completed');
+    expect(seen.states).toContain('running');
+    expect(seen.states.at(-1)).toBe('completed');
+    expect(await page.$eval('[data-testid="study-budget"]', (e) => e.textContent)).toMatch(/^4 trials/);
+    await page.waitForFunction(() => document.querySelector('[data-testid="study-progress"]')?.textContent?.startsWith('4 / 4 trials ended'), { timeout: 30_000 });
+
+    // The api agrees, and the page shows its trials.
+    const view = (await (await service.app.request(`/v1/studies/${studyId}`)).json()) as { state: string; counts: Record<string, number>; config: { budget: { maxTrials: number } }; resumedAt: string | null };
+    expect(view).toMatchObject({ state: 'completed', config: { budget: { maxTrials: 4 } } });
+    expect(view.resumedAt).not.toBeNull();
+    expect(Object.values(view.counts).reduce((a, b) => a + b, 0)).toBe(4);
+    const trials = await service.repo.trials.list(studyId);
+    expect(trials.map((t) => t.number).sort()).toEqual([0, 1, 2, 3]);
+    const rows = await page.$$eval('[data-testid="leaderboard-row"]', (trs) => trs.map((tr) => tr.getAttribute('data-trial-id')));
+    expect(rows.sort()).toEqual(trials.map((t) => t.id).sort());
+    await eventually(async () => ((await chartOf(page, 'curves'))?.series.length === 4 ? true : undefined), 'four learning curves drawn', 30_000);
+    const curves = await chartOf(page, 'curves');
+    for (const t of trials) {
+      const series = curves!.series.find((s) => s.name === `#${t.number} mlp`)!;
+      expect(series.data.map((p) => (p as number[])[0])).toEqual(Array.from({ length: t.epochs }, (_, i) => i + 1));
+    }
+    // One stream for the history to the first end, one more from the last event seen, not from the start.
+    expect(streams).toHaveLength(2);
+    expect(streams[0]).toBe(`${service.url}/v1/studies/${studyId}/events`);
+    expect(streams[1]).toMatch(new RegExp(`^${service.url}/v1/studies/${studyId}/events\\?after=\\d+-\\d+$`));
+    expect(await page.$('[data-testid="polling-note"]')).toBeNull();
+    await screenshot(page, 'study-continued');
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 300_000);
+
   test('with keys, the dashboard asks for one and keeps it in an HttpOnly cookie guarded by a CSRF token', async () => {
     const made = await service.app.request('/v1/keys', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ role: 'admin', name: 'ui' }) });
     expect(made.status).toBe(201);

@@ -20,11 +20,11 @@ export function progressOf(study) {
 /**
  * Elapsed time, and the time left estimated from the further along of the two progress
  * measures (trials ended, epochs trained): early stopping makes the epoch budget an upper bound.
+ * Elapsed is the time the study ran (the api's runningSeconds, what its time limit counts), not
+ * since it was created: a continued study did not run while it stayed completed.
  */
 export function timingOf(study, now = Date.now()) {
-  const start = Date.parse(study.createdAt);
-  const end = study.endedAt ? Date.parse(study.endedAt) : now;
-  const elapsed = end - start;
+  const elapsed = typeof study.runningSeconds === 'number' ? study.runningSeconds * 1000 : (study.endedAt ? Date.parse(study.endedAt) : now) - Date.parse(study.createdAt);
   if (!ACTIVE.includes(study.state)) return { elapsed, eta: null };
   const p = progressOf(study);
   const fraction = Math.max(p.trialsTotal ? p.trialsDone / p.trialsTotal : 0, p.epochsTotal ? p.epochsDone / p.epochsTotal : 0);

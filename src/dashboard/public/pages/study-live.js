@@ -92,6 +92,8 @@ export const PACE = {
   /** The first retry of a refused stream, in ms; each refusal doubles it up to retryMaxMs. */
   retryMs: 2000,
   retryMaxMs: 60_000,
+  /** While the study is completed, the page re-reads it this often, in ms, so a continue from elsewhere (the CLI, another tab) is followed. */
+  endedReadMs: 10_000,
 };
 
 const path = (studyId, trialId) => `/v1/studies/${encodeURIComponent(studyId)}${trialId === undefined ? '' : `/trials/${encodeURIComponent(trialId)}`}`;
@@ -116,14 +118,22 @@ function foldTrial(store, t, metric) {
  * stream is retried, 2 s after the refusal, then 4, 8, … up to a minute; once one opens, polling
  * stops. `onMode('events' | 'polling')` says which. `deps` are for tests.
  *
- * @returns a function that stops everything (the page's unmount).
+ * A completed study may be continued and run again; its stream then goes on after the
+ * study.ended this page saw. `resume(view)` (the returned function's property) opens the stream
+ * again from the last event seen, so no history comes twice, when the api's `view` of the study
+ * says it was continued after that end; otherwise it does nothing.
+ *
+ * @returns a function that stops everything (the page's unmount), with `resume(view)`.
  */
 export function followStudy({ studyId, metric, store, onDraw, onReload, onMode }, { events: openEvents = events, api: call = api, pace = PACE } = {}) {
   let stopped = false;
   let source = null;
   let lastId;
-  // The stream delivered study.ended: nothing more will come, from it or from the api.
+  // The stream delivered study.ended: nothing more will come, from it or from the api, unless
+  // the study is continued (resume).
   let streamEnded = false;
+  // When that study.ended was appended, in ms: a study continued later runs again.
+  let endedAt = null;
   let polling = false;
   let pollTimer = null;
   let retryTimer = null;
@@ -222,6 +232,7 @@ export function followStudy({ studyId, metric, store, onDraw, onReload, onMode }
       if (e.type === 'reset') void backfill();
       if (e.type === 'study.ended') {
         streamEnded = true;
+        endedAt = Date.parse(e.at) || 0;
         source?.();
         ended();
       } else changed();
@@ -249,8 +260,19 @@ export function followStudy({ studyId, metric, store, onDraw, onReload, onMode }
     });
   }
 
+  /** Opens the stream again when `view` (the api's study) was continued after the end the stream sent. */
+  function resume(view) {
+    if (stopped || !streamEnded || !view || FINAL_STUDY.includes(view.state)) return;
+    // An answer read before the end came (still "running") is stale, not a continue.
+    if (!view.resumedAt || !(Date.parse(view.resumedAt) > endedAt)) return;
+    streamEnded = false;
+    // The api says it runs: a refused stream is stood in for by polling, as for any active study.
+    Object.assign(store, { ended: false, studyState: view.state });
+    connect();
+  }
+
   connect();
-  return () => {
+  const stop = () => {
     stopped = true;
     source?.();
     stopPolling();
@@ -258,14 +280,17 @@ export function followStudy({ studyId, metric, store, onDraw, onReload, onMode }
     clearTimeout(drawTimer);
     clearTimeout(reloadTimer);
   };
+  return Object.assign(stop, { resume });
 }
 
 /**
  * The page's hook over followStudy: `version` changes when the charts should redraw, `onChange`
- * runs when the page should re-read its tables, `mode` is 'events' or 'polling'.
+ * runs when the page should re-read its tables, `mode` is 'events' or 'polling', and
+ * `resume(view)` follows the study again once the api's `view` says it was continued.
  */
 export function useLiveStudy(studyId, metric, onChange) {
   const store = useRef(emptyStore());
+  const follower = useRef(null);
   const [version, setVersion] = useState(0);
   const [mode, setMode] = useState('events');
   const changed = useRef(onChange);
@@ -274,7 +299,7 @@ export function useLiveStudy(studyId, metric, onChange) {
   useEffect(() => {
     if (!metric) return undefined;
     store.current = emptyStore();
-    return followStudy({
+    const stop = followStudy({
       studyId,
       metric,
       store: store.current,
@@ -282,6 +307,11 @@ export function useLiveStudy(studyId, metric, onChange) {
       onReload: () => changed.current?.(),
       onMode: setMode,
     });
+    follower.current = stop;
+    return () => {
+      follower.current = null;
+      stop();
+    };
   }, [studyId, metric]);
-  return { store: store.current, version, mode };
+  return { store: store.current, version, mode, resume: (view) => follower.current?.resume(view) };
 }

@@ -7,7 +7,8 @@ import { html } from '../html.js';
 import { duration, ErrorNote, num, StateBadge, useApi, when } from '../util.js';
 import { Leaderboard } from './leaderboard.js';
 import { curvesOption, historyOption, importanceOption, parallelOption } from './study-charts.js';
-import { useLiveStudy } from './study-live.js';
+import { ContinueStudy } from './study-continue.js';
+import { PACE, useLiveStudy } from './study-live.js';
 import { baselineOf, progressOf, timingOf } from './studies.js';
 
 const ACTIVE = ['queued', 'running'];
@@ -29,7 +30,7 @@ function joinTrials(listed, ranked, store) {
   return rows;
 }
 
-function Header({ study, dataset, onCancel }) {
+function Header({ study, dataset, onCancel, onContinued }) {
   const p = progressOf(study);
   const { elapsed, eta } = timingOf(study);
   const baseline = baselineOf(study);
@@ -42,13 +43,14 @@ function Header({ study, dataset, onCancel }) {
     <dl class="facts">
       <dt>Objective</dt><dd>${c.objective.direction} ${c.objective.metric}</dd>
       <dt>Search</dt><dd>${c.search.algorithm} over ${c.search.families.join(', ')}${c.search.scheduling?.scheduler ? `, ${c.search.scheduling.scheduler} scheduler` : ''}${c.search.scheduling?.pruner ? ', median pruner' : ''}</dd>
-      <dt>Budget</dt><dd>${c.budget.maxTrials} trials × ${c.budget.maxEpochs} epochs, ${c.budget.parallelism} at once</dd>
+      <dt>Budget</dt><dd><span data-testid="study-budget">${c.budget.maxTrials} trials × ${c.budget.maxEpochs} epochs, ${c.budget.parallelism} at once${c.budget.timeLimitSeconds !== undefined ? `, at most ${duration(c.budget.timeLimitSeconds * 1000)}` : ''}</span></dd>
       <dt>Progress</dt><dd data-testid="study-progress">${p.trialsDone} / ${p.trialsTotal} trials ended, ${p.epochsDone} / ${p.epochsTotal} epochs; ${Object.entries(study.counts).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`).join(', ')}</dd>
       <dt>Best</dt><dd data-testid="study-best">${study.best ? html`${num(study.best.value)} (trial #${study.best.number}, ${study.best.family})` : 'none yet'}</dd>
       <dt>Baseline</dt><dd>${baseline ? `${num(baseline.value)} (${baseline.method})` : c.baseline ? `${num(c.baseline.value)} ${c.baseline.metric} (${c.baseline.method}; another metric)` : '–'}</dd>
-      <dt>Time</dt><dd>${duration(elapsed)}${eta !== null ? `, ≈ ${duration(eta)} left` : ''} <span class="muted">(started ${when(study.createdAt)})</span></dd>
+      <dt>Time</dt><dd>${duration(elapsed)}${eta !== null ? `, ≈ ${duration(eta)} left` : ''} <span class="muted">(started ${when(study.createdAt)}${study.resumedAt ? `, continued ${when(study.resumedAt)}` : ''})</span></dd>
       <dt>Dataset</dt><dd><a href=${`#/datasets/${encodeURIComponent(study.datasetId)}`}>${dataset?.name ?? study.datasetId}</a></dd>
     </dl>
+    <${ContinueStudy} study=${study} onContinued=${onContinued} />
   </div>`;
 }
 
@@ -76,7 +78,8 @@ function Importance({ importance }) {
 export default function StudyPage({ params }) {
   const id = params.id;
   const base = `/v1/studies/${encodeURIComponent(id)}`;
-  const study = useApi(base);
+  // A completed study is re-read now and then: it may be continued from elsewhere.
+  const study = useApi(base, { every: (s) => (s?.state === 'completed' ? PACE.endedReadMs : undefined) });
   const listed = useApi(`${base}/trials?limit=500`);
   const ranked = useApi(`${base}/leaderboard?limit=1000`);
   const importance = useApi(`${base}/importance`);
@@ -90,6 +93,8 @@ export default function StudyPage({ params }) {
     listed.reload();
     ranked.reload();
   });
+  // The stream closed at study.ended; a study continued since (here or elsewhere) is followed again.
+  useEffect(() => void live.resume(study.data), [study.data]);
   const completed = study.data?.counts.completed ?? 0;
   // Importance changes only when a trial completes; the first load is useApi's own.
   const seen = useRef(completed);
@@ -112,11 +117,18 @@ export default function StudyPage({ params }) {
     study.reload();
   }
 
+  function continued(view) {
+    live.resume(view);
+    study.reload();
+    listed.reload();
+    ranked.reload();
+  }
+
   if (study.error && !study.data) return html`<${ErrorNote} error=${study.error} />`;
   if (!study.data) return html`<p class="loading">Loading…</p>`;
   return html`
     <p><a href="#/studies">← Studies</a></p>
-    <${Header} study=${study.data} dataset=${dataset.data} onCancel=${cancel} />
+    <${Header} study=${study.data} dataset=${dataset.data} onCancel=${cancel} onContinued=${continued} />
     <${ErrorNote} error=${actionError} />
     ${live.mode === 'polling' && html`<p class="notice" data-testid="polling-note">Live events are not available; the page reads the api every few seconds.</p>`}
     <div class="grid">
