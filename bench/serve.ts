@@ -2,10 +2,11 @@
  * bench:serve: how fast does the api serve predictions, with and without dynamic batching, next to
  * calling the model in-process on the same rows?
  *
- * Registers three models in a temporary SQLite file: `wine`, the untrained wine MLP of the tests
+ * Registers four models in a temporary SQLite file: `wine`, the untrained wine MLP of the tests
  * (13 inputs, 1×8 units, 3 classes: its call costs a few hundredths of a millisecond), `wine-wide`
  * (the same data, 4×512 units) and `digits`, a CNN on 28×28 MNIST images (2 blocks of 16
- * filters, 64 dense units). For each:
+ * filters, 64 dense units) and `air`, a GRU of 32 units forecasting 3 months of AirPassengers
+ * from 24 (a recurrent model's call is a chain of small kernels per step, whatever the batch). For each:
  * - in-process, in this process: `predictBatch` (tensor in, model.predict, data out) on the same
  *   encoded row, one call at a time (what any number of clients get from one thread when calls
  *   run one after another), and with c rows per call (the most batching could give); and, for
@@ -19,7 +20,7 @@
  * in-process. Note that the load generator shares the machine's cores with the api.
  *
  * Settings: BENCH_SECONDS per measurement (default 5), BENCH_CLIENTS (default 1,8,32),
- * BENCH_MODELS (default wine,wine-wide,digits), SERVE_BATCH_WAIT_MS (passed to the api, default 2),
+ * BENCH_MODELS (default wine,wine-wide,digits,air), SERVE_BATCH_WAIT_MS (passed to the api, default 2),
  * MAAS_BACKEND (default: what this machine selects; the api is given the same),
  * BENCH_API_NODE_ARGS (e.g. `--cpu-prof`, to profile the api), REDIS_URL (default redis://127.0.0.1:6379).
  */
@@ -45,7 +46,7 @@ import { wineConfig, wineParams, wineRow } from '../test/helpers/wine.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CLIENTS = (process.env.BENCH_CLIENTS ?? '1,8,32').split(',').map(Number);
-const MODELS = (process.env.BENCH_MODELS ?? 'wine,wine-wide,digits').split(',');
+const MODELS = (process.env.BENCH_MODELS ?? 'wine,wine-wide,digits,air').split(',');
 const WAIT_MS = process.env.SERVE_BATCH_WAIT_MS ?? '2';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const API_NODE_ARGS = (process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -141,6 +142,8 @@ interface Case {
   dataset: PrepareInput;
   family: Family;
   params: Params;
+  /** Forecasting only: the window and horizon of the study. */
+  forecast?: { window: number; horizon: number };
   /** The one instance every request carries. */
   row: (repo: Repository, dataset: DatasetRecord) => Promise<unknown>;
 }
@@ -154,13 +157,19 @@ const CASES: Case[] = [
     params: { family: 'cnn', blocks: 2, filters: 16, kernelSize: 3, pooling: 'max', dropout: 0, denseUnits: 64, learningRate: 0.001, batchSize: 32, optimizer: 'adam' },
     row: async (repo, dataset) => (await validationInstances(repo, dataset, 1))[0],
   },
+  {
+    name: 'air', what: 'GRU 1×32 forecasting 3 months from 24 (AirPassengers)', dataset: { csv: readFileSync(join(import.meta.dirname, '../test/fixtures/airpassengers.csv'), 'utf8'), kind: 'timeseries', seed: 0 }, family: 'rnn',
+    params: { family: 'rnn', cell: 'gru', layers: 1, units: 32, bidirectional: false, dropout: 0, learningRate: 0.01, batchSize: 8, optimizer: 'adam' },
+    forecast: { window: 24, horizon: 3 },
+    row: async (repo, dataset) => (await validationInstances(repo, dataset, 1, { window: 24, horizon: 3 }))[0],
+  },
 ];
 
 /** Registers `c`'s model, untrained but seeded, as version 1 (champion) of `c.name`; returns the row to send. */
 async function register(repo: Repository, c: Case): Promise<unknown> {
   const dataset = await storeDataset(repo, 'default', c.name, c.dataset);
-  const spec = specOf(dataset);
-  const study = await repo.studies.create({ id: randomUUID(), projectId: 'default', name: c.name, datasetId: dataset.id, config: { ...wineConfig, promoteTo: c.name } });
+  const spec = specOf(dataset, c.forecast ?? {});
+  const study = await repo.studies.create({ id: randomUUID(), projectId: 'default', name: c.name, datasetId: dataset.id, config: { ...wineConfig, promoteTo: c.name, ...(c.forecast ?? {}) } });
   const trial = (await repo.trials.create({ id: randomUUID(), studyId: study.id, number: 0, family: c.family, params: c.params }))!;
   await repo.trials.start(trial.id, 'bench', 'cpu');
   const built = buildModel(c.family, c.params, spec, 1);
