@@ -37,3 +37,6 @@ export { createRandomSampler } from './samplers/random.ts';
 export { MAX_GRID_POINTS, createGridSampler } from './samplers/grid.ts';
 export { createTpeSampler, type TpeOptions } from './samplers/tpe.ts';
 export { createEvolutionSampler, type EvolutionOptions } from './samplers/evolution.ts';
+export { createNsga2Sampler, type Nsga2Options } from './samplers/nsga2.ts';
+export { createMotpeSampler, type MotpeOptions } from './samplers/motpe.ts';
+export { constrainedDominates, crowdingDistance, dominates, hypervolume, hypervolumeContributions, nonDominatedSort } from './pareto.ts';

@@ -9,6 +9,8 @@ import type { Rng } from './rng.ts';
 import type { SearchSpace } from './space.ts';
 import { createEvolutionSampler, type EvolutionOptions } from './samplers/evolution.ts';
 import { createGridSampler } from './samplers/grid.ts';
+import { createMotpeSampler, type MotpeOptions } from './samplers/motpe.ts';
+import { createNsga2Sampler, type Nsga2Options } from './samplers/nsga2.ts';
 import { createRandomSampler } from './samplers/random.ts';
 import { createTpeSampler, type TpeOptions } from './samplers/tpe.ts';
 
@@ -27,6 +29,16 @@ export interface FrozenTrial {
   state: TrialState;
   /** The objective for a completed trial (read with the study's direction); null otherwise. */
   value: number | null;
+  /**
+   * Every objective of a multi-objective study, in the order of `SampleContext.directions`
+   * (`value` stays the primary one, `values[0]`). Absent for a single-objective study.
+   */
+  values?: number[];
+  /**
+   * How far a completed trial breaks the study's constraints, summed: 0 (or absent) means
+   * feasible, more is worse. Only multi-objective samplers read it (Deb's rule).
+   */
+  violation?: number;
 }
 
 /** What a sampler needs besides the space and the history. */
@@ -38,6 +50,12 @@ export interface SampleContext {
    * trial gets the same suggestion however many others were drawn before it.
    */
   rng: Rng;
+  /**
+   * One direction per objective of a multi-objective study, read by the multi-objective
+   * samplers (`nsga2`, `motpe`); absent means one objective, `direction`. The first must
+   * equal `direction`.
+   */
+  directions?: Direction[];
 }
 
 /** Suggests parameters for one new trial. Implementations are stateless. */
@@ -71,6 +89,8 @@ const SAMPLERS: Record<string, (options: unknown) => Sampler> = {
   grid: (options) => createGridSampler(options as Record<string, never>),
   tpe: (options) => createTpeSampler(options as TpeOptions),
   evolution: (options) => createEvolutionSampler(options as EvolutionOptions),
+  nsga2: (options) => createNsga2Sampler(options as Nsga2Options),
+  motpe: (options) => createMotpeSampler(options as MotpeOptions),
 };
 
 /** The algorithm names that {@link createSampler} accepts. */

@@ -240,7 +240,7 @@ describe('createSampler', () => {
       }
       expect(error).toBeInstanceOf(ValidationError);
       expect((error as ValidationError).field).toBe('search.algorithm');
-      expect((error as ValidationError).message).toBe(`search.algorithm: ${JSON.stringify(algorithm)} must be one of random, grid, tpe, evolution`);
+      expect((error as ValidationError).message).toBe(`search.algorithm: ${JSON.stringify(algorithm)} must be one of random, grid, tpe, evolution, nsga2, motpe`);
     }
   });
 

@@ -57,6 +57,11 @@ export interface JointFloors {
    * seeds, with the clip above): stuck seeds 7 → 0, mean regret 0.037 → 0.019.
    */
   intSteps?: number;
+  /**
+   * One weight (>= 0) per observation, instead of Optuna's TPE ramp (observationWeights):
+   * MOTPE weighs its good trials by their hypervolume contributions.
+   */
+  weights?: readonly number[];
 }
 
 /** A fitted density over points (one value per parameter, in the order fitted). */
@@ -99,7 +104,7 @@ export function fitParzen(
 ): ParzenEstimator {
   const n = points.length;
   const considerPrior = settings.considerPrior || n === 0;
-  const weights = observationWeights(n);
+  const weights = floors.weights ? [...floors.weights] : observationWeights(n);
   if (considerPrior) weights.push(settings.priorWeight);
   const total = weights.reduce((s, w) => s + w, 0);
   const logWeights = weights.map((w) => Math.log(w / total));
