@@ -112,6 +112,8 @@ export async function run(role: Role, config: Config = loadConfig(), log: Logger
       }
       const feed = new EventFeed({ events: eventLog, log });
       const rateLimitRedis = queues.connection.duplicate({ enableAutoPipelining: true });
+      // Without a listener ioredis prints each reconnect error; the limiter falls back to memory meanwhile.
+      rateLimitRedis.on('error', (err: Error) => log.debug('rate-limit Redis connection error', { error: errorMessage(err) }));
       closers.push(async () => rateLimitRedis.disconnect());
       const app = createApp({
         repo, coordinator, predictor, queues, prefix: config.QUEUE_PREFIX, log, maxUploadBytes: config.MAX_UPLOAD_BYTES, maxModelParams: config.MAX_MODEL_PARAMS, preparer,

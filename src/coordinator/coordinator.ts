@@ -127,6 +127,7 @@ export class Coordinator {
     // A study that ended in a tick, or by cancellation, gets no later tick to forget it.
     const ids = new Set(active.map((s) => s.id));
     for (const id of this.leanStudies) if (!ids.has(id)) this.leanStudies.delete(id);
+    for (const id of this.warmHistories.keys()) if (!ids.has(id)) this.warmHistories.delete(id);
     for (const study of active) {
       // One study's failure must not keep the others from being checked.
       await this.tick(study.id).catch((err) => this.log.warn('tick failed', { studyId: study.id, error: errorMessage(err) }));
@@ -438,7 +439,17 @@ export class Coordinator {
    * version of its model, and its champion when the study's promotion says so.
    */
   private async finish(study: StudyRecord, trials: readonly TrialSummary[], timeUp: boolean, exhausted = false): Promise<void> {
+    // A continue may have raised the budget since this tick read the study: then it goes on.
+    const now = await this.repo.studies.get(study.id);
+    if (!now || !ACTIVE_STUDY_STATES.includes(now.state)) return;
+    if (!timeUp && !exhausted && trials.length < now.config.budget.maxTrials) return void this.tick(study.id);
+    if (timeUp && !timeLimitReached(now)) return void this.tick(study.id);
     const best = rankByValue(trials.filter((t) => t.state === 'completed' || t.state === 'pruned'), study.config.objective.direction)[0];
+    if (!best && exhausted && trials.length === 0) {
+      const message = `every point of the search space was already tried${study.config.search.warmStartFrom ? ` by study ${study.config.search.warmStartFrom} (search.warmStartFrom)` : ''}; nothing was left to train`;
+      if (await this.repo.studies.transition(study.id, ACTIVE_STUDY_STATES, 'failed', message)) this.log.warn('study failed', { studyId: study.id, message });
+      return;
+    }
     if (!best) {
       const reasons = [...new Set(trials.map((t) => t.error).filter(Boolean))].slice(0, 3).join('; ');
       const message = `no trial completed${reasons ? `: ${reasons}` : ''}`;

@@ -294,14 +294,13 @@ export function withEvents(repo: Repository, o: EmitOptions): Repository {
         if (study) objectives.set(id, study.config.objective.metric);
         return study;
       },
-      async continue(id, from, config, message) {
-        const before = await studies.get(id);
-        const changed = await studies.continue(id, from, config, message);
-        if (changed) {
-          const { maxTrials, timeLimitSeconds } = config.budget;
-          await after('continue', () => publish(id, { type: 'study.continued', maxTrials, timeLimitSeconds: timeLimitSeconds ?? null, reopened: before?.state === 'completed', message }));
+      async continue(id, from, raise, describe) {
+        const done = await studies.continue(id, from, raise, describe);
+        if (done) {
+          const { maxTrials, timeLimitSeconds } = done.config.budget;
+          await after('continue', () => publish(id, { type: 'study.continued', maxTrials, timeLimitSeconds: timeLimitSeconds ?? null, reopened: done.reopened, message: done.message }));
         }
-        return changed;
+        return done;
       },
       async transition(id, from, to, message) {
         const changed = await studies.transition(id, from, to, message);

@@ -89,24 +89,37 @@ export function studyStore(db: Db) {
      * coordinators racing to end a study cannot both win. Returns whether this call did it.
      */
     /**
-     * Gives a study a new config (a raised budget): an active one goes on with it; a completed
-     * one runs again, its clock kept. Only from the states given, so a study that ended or was
-     * cancelled meanwhile is left alone. Returns whether this call did it.
+     * Raises a study's budget (each field to the larger of its value and the one asked for): an
+     * active study goes on with it; a completed one runs again, its clock kept. Only from the
+     * states given, and only if the config is still the one read here, so two continues at once
+     * cannot lower each other's raise, and a study that ended meanwhile is left alone.
+     * Returns the new config and whether the study was reopened; null when nothing changed.
      */
-    async continue(id: string, from: StudyState[], config: StudyConfig, message: string): Promise<boolean> {
+    async continue(
+      id: string,
+      from: StudyState[],
+      raise: { maxTrials?: number | undefined; timeLimitSeconds?: number | undefined },
+      describe: (before: StudyConfig['budget'], after: StudyConfig['budget'], reopened: boolean) => string,
+    ): Promise<{ config: StudyConfig; reopened: boolean; message: string } | null> {
       return db.$transaction(async (tx) => {
         const row = await tx.study.findUnique({ where: { id } });
-        if (!row || !from.includes(row.state as StudyState)) return false;
-        const reopen = row.state === 'completed';
+        if (!row || !from.includes(row.state as StudyState)) return null;
+        const { config } = toRecord(row);
+        const before = config.budget;
+        const limit = raise.timeLimitSeconds === undefined ? before.timeLimitSeconds : Math.max(before.timeLimitSeconds ?? 0, raise.timeLimitSeconds);
+        const after = { ...before, maxTrials: Math.max(before.maxTrials, raise.maxTrials ?? 0), ...(limit !== undefined ? { timeLimitSeconds: limit } : {}) };
+        const next = { ...config, budget: after };
+        const reopened = row.state === 'completed';
+        const message = describe(before, after, reopened);
         const { count } = await tx.study.updateMany({
-          where: { id, state: row.state },
+          where: { id, state: row.state, config: row.config },
           data: {
-            config: JSON.stringify(config),
+            config: JSON.stringify(next),
             message,
-            ...(reopen ? { state: 'running', endedAt: null, resumedAt: new Date(), ranSeconds: runningSeconds(row) } : {}),
+            ...(reopened ? { state: 'running', endedAt: null, resumedAt: new Date(), ranSeconds: runningSeconds(row) } : {}),
           },
         });
-        return count === 1;
+        return count === 1 ? { config: next, reopened, message } : null;
       });
     },
     async transition(id: string, from: StudyState[], to: StudyState, message?: string): Promise<boolean> {

@@ -60,8 +60,9 @@ async function stopReason(repo: Repository, trialId: string, timeUp: () => Promi
   return (await timeUp()) ? 'time' : null;
 }
 
-/** Studies seen by one worker, at most this many. */
+/** Studies seen by one worker, at most this many, each read again after STUDY_CACHE_MS. */
 const STUDY_CACHE_SIZE = 256;
+const STUDY_CACHE_MS = 30_000;
 
 /** Whether the median rule stops this trial at `epoch`, comparing it with the study's completed trials. */
 async function medianStops(repo: Repository, study: StudyRecord, trialId: string, epoch: number, best: number): Promise<boolean> {
@@ -92,25 +93,29 @@ export function createTrialProcessor(deps: ProcessorDeps) {
   // Only the config and clock of a cached study are read (the time limit is checked afresh before
   // it stops a trial): whether it is still active is checked by the claim and by every epoch's
   // write, which skip a study that has ended.
-  const studies = new Map<string, StudyRecord>();
+  const studies = new Map<string, { study: StudyRecord; at: number }>();
   const readStudy = async (studyId: string): Promise<StudyRecord | null> => {
     const cached = studies.get(studyId);
-    if (cached) return cached;
+    // Read again after a while: a continued study may have a new time limit.
+    if (cached && Date.now() - cached.at < STUDY_CACHE_MS) return cached.study;
     const study = await db('read the study', () => repo.studies.get(studyId));
     if (study) {
+      studies.delete(studyId);
       if (studies.size >= STUDY_CACHE_SIZE) studies.delete(studies.keys().next().value as string);
-      studies.set(studyId, study);
+      studies.set(studyId, { study, at: Date.now() });
     }
     return study;
   };
   /**
-   * Whether the study's time limit has passed. A cached study that says so is read again before
-   * it is believed: a continued study has a raised budget, and its clock counts from then.
+   * Whether the study's time limit has passed, by its cached copy (read again every
+   * STUDY_CACHE_MS, so a limit a continue adds applies within that); a copy that says so is read
+   * again before it is believed, since a continue may have raised the limit.
    */
   const timeUp = async (study: StudyRecord): Promise<boolean> => {
-    if (!timeLimitReached(studies.get(study.id) ?? study)) return false;
+    const known = (await readStudy(study.id).catch(() => null)) ?? study;
+    if (!timeLimitReached(known)) return false;
     const fresh = await repo.studies.get(study.id);
-    if (fresh) studies.set(study.id, fresh);
+    if (fresh) studies.set(study.id, { study: fresh, at: Date.now() });
     return fresh === null || timeLimitReached(fresh);
   };
 

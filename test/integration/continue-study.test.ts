@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareDataset } from '../../src/data/index.ts';
 import type { LiveEvent } from '../../src/events/index.ts';
 import { startTestApp, studyEnd, type TestApp } from '../helpers/app.ts';
+import { listen, readSse } from '../helpers/sse.ts';
 import { PROVIDERS } from '../helpers/databases.ts';
 
 /**
@@ -170,6 +171,28 @@ describe.each(PROVIDERS)('continuing a study on %s', (provider) => {
     };
     await refuse(randomUUID(), 'does not name a study of this project');
     await refuse(source, 'is a study that minimizes val_loss; it must maximize val_accuracy', { objective: { metric: 'val_accuracy' } });
+  });
+
+  it('does not end a stream at a study.ended that a continue made stale', async () => {
+    const id = await start('stale', 1);
+    await ended(id);
+    expect((await post(`/v1/studies/${id}/continue`, { maxTrials: 2 })).status).toBe(200);
+    // The first end's event, appended after the continue (another process, late): the log now ends with it.
+    await t.events.append(id, { type: 'study.ended', state: 'completed', message: 'stale end' });
+    const server = await listen(t.app);
+    try {
+      const read = await readSse(`${server.url}/v1/studies/${id}/events`, { until: (r) => r.events.some((e) => e.event === 'study.ended') });
+      const last = await get(id);
+      expect(last.state).toBe('completed');
+      const events = read.events.map((e) => JSON.parse(e.data) as LiveEvent);
+      const end = events.at(-1)!;
+      // Sent once, at the real end, as the database has it.
+      expect(events.filter((e) => e.type === 'study.ended')).toHaveLength(1);
+      expect(end).toMatchObject({ type: 'study.ended', state: 'completed', message: last.message });
+      expect(events.filter((e) => e.type === 'trial.ended').map((e) => (e as { number: number }).number)).toEqual([0, 1]);
+    } finally {
+      await server.close();
+    }
   });
 
   it('refuses a budget that is not larger, naming the field and the rule, and changes nothing', async () => {

@@ -59,8 +59,13 @@ async function sayExpired(stream: SSEStreamingApi, study: StudyRecord): Promise<
   await send(stream, { ...base, type: 'study.ended', state: study.state as 'completed' | 'failed' | 'cancelled', message: study.message }, expiredEndId(study));
 }
 
-/** Writes the watch's events until `study.ended` (the study's last), the client leaves, the watch is closed, or the lifetime ends. */
-async function pump(stream: SSEStreamingApi, watch: Watch, o: { heartbeatMs: number; lifetimeMs: number }): Promise<void> {
+/**
+ * Writes the watch's events until `study.ended` (the study's last), the client leaves, the watch
+ * is closed, or the lifetime ends. A `study.ended` is checked against the database first: one
+ * appended just after a continue from another process is stale (the study runs again) and is not
+ * sent; one that is sent carries the study's state and message as the database has them.
+ */
+async function pump(stream: SSEStreamingApi, watch: Watch, o: { heartbeatMs: number; lifetimeMs: number; study: () => Promise<StudyRecord | null> }): Promise<void> {
   const deadline = Date.now() + o.lifetimeMs;
   let wroteAt = Date.now();
   while (!stream.aborted) {
@@ -69,8 +74,14 @@ async function pump(stream: SSEStreamingApi, watch: Watch, o: { heartbeatMs: num
     const events = await watch.next(Math.max(0, Math.min(left, o.heartbeatMs - (Date.now() - wroteAt))));
     if (events === null) return;
     for (const e of events) {
+      if (e.event.type === 'study.ended') {
+        const now = await o.study().catch(() => null);
+        if (now && !ENDED_STATES.includes(now.state)) continue;
+        const state = (now?.state ?? e.event.state) as typeof e.event.state;
+        await send(stream, { ...e.event, state, message: now ? now.message : e.event.message }, e.id);
+        return;
+      }
       await send(stream, e.event, e.id);
-      if (e.event.type === 'study.ended') return;
     }
     if (events.length > 0) wroteAt = Date.now();
     else if (Date.now() - wroteAt >= o.heartbeatMs) {
@@ -123,7 +134,8 @@ export function registerEvents(app: OpenAPIHono, deps: EventRouteDeps): void {
     }
     // The client has the study's last event: 204 tells it (an EventSource too) to stop reconnecting.
     const expiredAndSeen = !start.exists && ENDED_STATES.includes(study.state) && after !== null && compareIds(after, expiredEndId(study)) >= 0;
-    if (start.ended || expiredAndSeen) {
+    // A study.ended the reader has is final unless the study runs again (a continue raced its end).
+    if ((start.ended && ENDED_STATES.includes(study.state)) || expiredAndSeen) {
       release();
       return c.body(null, 204);
     }
@@ -143,7 +155,7 @@ export function registerEvents(app: OpenAPIHono, deps: EventRouteDeps): void {
         void w.closed.then(() => {
           if (!finished) stream.abort();
         });
-        await pump(stream, w, { heartbeatMs, lifetimeMs });
+        await pump(stream, w, { heartbeatMs, lifetimeMs, study: () => deps.repo.studies.get(id) });
       } finally {
         finished = true;
         clearTimeout(watchdog);

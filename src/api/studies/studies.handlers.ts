@@ -64,7 +64,8 @@ export function studyHandlers(deps: { repo: Repository; coordinator: Coordinator
   async function view(study: StudyRecord) {
     const { counts, epochs, top } = await ranked(study, 1);
     const best = top[0];
-    const version = study.state === 'completed' ? await repo.models.ofStudy(study.id) : null;
+    // A continued study that failed or was cancelled afterwards still owns what it registered before.
+    const version = study.state === 'completed' || study.resumedAt !== null ? await repo.models.ofStudy(study.id) : null;
     return {
       id: study.id, name: study.name, datasetId: study.datasetId, state: study.state, message: study.message, config: study.config,
       counts, epochs, best: best ? trialView(best) : null, model: version ? { name: version.modelName, version: version.version } : null,
@@ -108,6 +109,9 @@ export function studyHandlers(deps: { repo: Repository; coordinator: Coordinator
         const source = await repo.studies.get(warmStartFrom);
         if (!source || source.projectId !== projectId) throw new ValidationError('search.warmStartFrom', warmStartFrom, 'does not name a study of this project (see GET /v1/studies)');
         if (source.datasetId !== dataset.id) throw new ValidationError('search.warmStartFrom', warmStartFrom, `is a study of dataset ${source.datasetId}; it must be one of ${dataset.id}, since its values are scores on its own data`);
+        if (source.config.window !== body.window || source.config.horizon !== body.horizon) {
+          throw new ValidationError('search.warmStartFrom', warmStartFrom, `is a study with window ${source.config.window ?? 'none'} and horizon ${source.config.horizon ?? 'none'}; it must have this one's (${body.window ?? 'none'}, ${body.horizon ?? 'none'}), since its values score that task`);
+        }
         const o = source.config.objective;
         if (o.metric !== body.objective.metric || o.direction !== direction) {
           throw new ValidationError('search.warmStartFrom', warmStartFrom, `is a study that ${o.direction}s ${o.metric}; it must ${direction} ${body.objective.metric}, as this one does`);
@@ -188,24 +192,27 @@ export function studyHandlers(deps: { repo: Repository; coordinator: Coordinator
         }
         if (body.timeLimitSeconds <= ran) throw new ValidationError('timeLimitSeconds', body.timeLimitSeconds, `must be more than the ${ran} s the study has run`);
       }
-      const next = { ...budget, ...(body.maxTrials !== undefined ? { maxTrials: body.maxTrials } : {}), ...(body.timeLimitSeconds !== undefined ? { timeLimitSeconds: body.timeLimitSeconds } : {}) };
       if (reopen) {
         const trials = (await repo.trials.values(study.id)).length;
-        const timeLeft = next.timeLimitSeconds === undefined || next.timeLimitSeconds > ran;
-        if (next.maxTrials <= trials || !timeLeft) {
+        const maxTrials = Math.max(budget.maxTrials, body.maxTrials ?? 0);
+        const limit = body.timeLimitSeconds ?? budget.timeLimitSeconds;
+        const timeLeft = limit === undefined || limit > ran;
+        if (maxTrials <= trials || !timeLeft) {
           throw new ConflictError(
-            `study '${id}' has ${trials} trials${next.timeLimitSeconds !== undefined ? ` and has run ${ran} s of its ${next.timeLimitSeconds} s` : ''}: raise maxTrials above ${trials}${timeLeft ? '' : ` and timeLimitSeconds above ${ran}`} for it to run again`,
+            `study '${id}' has ${trials} trials${limit !== undefined ? ` and has run ${ran} s of its ${limit} s` : ''}: raise maxTrials above ${trials}${timeLeft ? '' : ` and timeLimitSeconds above ${ran}`} for it to run again`,
           );
         }
         await deps.quotas.study(projectId, budget.parallelism);
       }
-      const changes = [
-        ...(next.maxTrials !== budget.maxTrials ? [`maxTrials ${budget.maxTrials} → ${next.maxTrials}`] : []),
-        ...(next.timeLimitSeconds !== budget.timeLimitSeconds ? [`timeLimitSeconds ${budget.timeLimitSeconds ?? 'none'} → ${next.timeLimitSeconds}`] : []),
-      ];
-      const message = `continued${reopen ? ' after it completed' : ''}: ${changes.join(', ') || 'budget unchanged'}`;
-      if (!(await repo.studies.continue(id, reopen ? ['completed'] : ACTIVE_STUDY_STATES, { ...study.config, budget: next }, message))) {
-        throw new ConflictError(`study '${id}' changed state meanwhile (now ${(await load(projectId, id)).state}); look at it and try again`);
+      const describe = (before: typeof budget, after: typeof budget, reopened: boolean) => {
+        const changes = [
+          ...(after.maxTrials !== before.maxTrials ? [`maxTrials ${before.maxTrials} → ${after.maxTrials}`] : []),
+          ...(after.timeLimitSeconds !== before.timeLimitSeconds ? [`timeLimitSeconds ${before.timeLimitSeconds ?? 'none'} → ${after.timeLimitSeconds}`] : []),
+        ];
+        return `continued${reopened ? ' after it completed' : ''}: ${changes.join(', ') || 'budget unchanged'}`;
+      };
+      if (!(await repo.studies.continue(id, reopen ? ['completed'] : ACTIVE_STUDY_STATES, body, describe))) {
+        throw new ConflictError(`study '${id}' changed meanwhile (now ${(await load(projectId, id)).state}); look at it and try again`);
       }
       await coordinator.tick(id).catch((err) => deps.log.warn('tick after continuing failed; the sweep will retry', { studyId: id, error: errorMessage(err) }));
       return view(await load(projectId, id));
