@@ -62,6 +62,8 @@ export function sleepTrain(epochMs: number): (input: TrainInput) => Promise<Trai
       firstEpoch,
       stoppedBy,
       artifact: { topology: { bench: 'sleep' }, weightSpecs: [], weights: FAKE_BYTES },
+      // Nothing was built: no weights, and a prediction that costs nothing.
+      costs: { param_count: 0, predict_ms_per_row: 0 },
     };
   };
 }

@@ -258,7 +258,9 @@ export function createTrialProcessor(deps: ProcessorDeps) {
         return 'paused';
       }
       const pruned = stoppedFor === 'pruned' ? `pruned by the median rule at epoch ${result.epochs}` : undefined;
-      const outcome = { value, metrics: result.bestMetrics, epochs: result.epochs, bestEpoch: result.bestEpoch, durationMs, artifact: result.artifact, ...(pruned ? { pruned } : {}) };
+      // The model's costs beside its validation metrics: what a study may trade them against.
+      const metrics = { ...result.bestMetrics, ...result.costs, train_seconds: Math.round(durationMs) / 1000 };
+      const outcome = { value, metrics, epochs: result.epochs, bestEpoch: result.bestEpoch, durationMs, artifact: result.artifact, ...(pruned ? { pruned } : {}) };
       if (!(await db('complete the trial', () => repo.trials.complete(trialId, attempt, outcome)))) {
         tlog.warn('trial already ended or taken over (or this write was repeated after it committed); not recorded again');
         return 'superseded';

@@ -100,6 +100,13 @@ describe.each(PROVIDERS)('continuing a study on %s', (provider) => {
     const trials = await t.repo.trials.list(id);
     expect(trials.map((x) => x.number)).toEqual([0, 1, 2, 3, 4, 5]);
     expect(trials.every((x) => x.state === 'completed')).toBe(true);
+    // Each records what its model costs beside its validation metrics, measured by the worker.
+    for (const x of trials) {
+      expect(x.metrics).toMatchObject({ param_count: expect.any(Number), predict_ms_per_row: expect.any(Number), train_seconds: expect.any(Number) });
+      expect(x.metrics!.param_count).toBeGreaterThan(0);
+      expect(x.metrics!.predict_ms_per_row).toBeGreaterThan(0);
+      expect(x.metrics!.train_seconds).toBeGreaterThan(0);
+    }
     // Its clock kept what it ran before and stopped at its new end.
     expect(last.runningSeconds).toBeGreaterThanOrEqual(first.runningSeconds);
     const registered = (await t.repo.models.ofStudy(id))!;

@@ -166,6 +166,13 @@ describe('trainTrial learns', () => {
     expect(result.history.at(-1)!['loss']).toBeLessThan(result.history[0]!['loss']!);
     expect(result.bestMetrics['val_accuracy']).toBeGreaterThan(0.8);
     expect(result.bestMetrics).toEqual(result.history[result.bestEpoch - 1]);
+    // Its costs: the weights of the built model (2 inputs → units → 2 classes), and a positive time per row.
+    const model = await loadModel(result.artifact);
+    expect(result.costs.param_count).toBe(model.countParams());
+    expect(result.costs.param_count).toBeGreaterThan(0);
+    model.dispose();
+    expect(result.costs.predict_ms_per_row).toBeGreaterThan(0);
+    expect(Number.isFinite(result.costs.predict_ms_per_row)).toBe(true);
   });
 
   it('mlp regression on a linear function, reporting mae in original units when targetStd is given', async () => {

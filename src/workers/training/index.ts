@@ -15,6 +15,7 @@ export {
 } from './params.ts';
 export { serializeModel, loadModel, predictBatch } from './serialize.ts';
 export { trainTrial, type TrainInput, type TrainResult } from './train.ts';
+export { measureCosts, COST_ROWS, type ModelCosts } from './costs.ts';
 export { type TrainCheckpoint } from './checkpoint.ts';
 export { TrialFailure, TrainingDivergedError, OutOfMemoryError } from './trial-failure.ts';
 export { checkSpaceBuildable } from './space-check.ts';

@@ -5,6 +5,7 @@ import { buildModel, disposeModel } from './builders.ts';
 import { balancedClassWeights } from './class-weights.ts';
 import { packList, packTensors, unpackTensors, type TrainCheckpoint } from './checkpoint.ts';
 import { EarlyStopper } from './early-stopping.ts';
+import { measureCosts, type ModelCosts } from './costs.ts';
 import { checkTrialModelSize, DEFAULT_MAX_MODEL_PARAMS } from './model-size.ts';
 import { parseCommonParams } from './params.ts';
 import { createRng, permutation } from '../../rng.ts';
@@ -82,6 +83,8 @@ export interface TrainResult {
   stoppedBy: 'maxEpochs' | 'earlyStopping' | 'callback' | 'milestone';
   /** The model with the best epoch's weights. */
   artifact: ModelArtifact;
+  /** What that model costs to keep and to run (see measureCosts). */
+  costs: ModelCosts;
 }
 
 /**
@@ -180,6 +183,7 @@ async function train(input: TrainInput): Promise<TrainResult> {
     }
     model.setWeights(bestWeights);
     const artifact = await serializeModel(model);
+    const costs = await measureCosts(model, split.xVal);
     return {
       epochs: firstEpoch - 1 + history.length,
       bestEpoch: stopper.bestEpoch,
@@ -188,6 +192,7 @@ async function train(input: TrainInput): Promise<TrainResult> {
       firstEpoch,
       stoppedBy,
       artifact,
+      costs,
     };
   } finally {
     tf.dispose(bestWeights);
