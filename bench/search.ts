@@ -78,47 +78,7 @@ function runOurs(): Results {
   for (const [name, make, inFlight] of OURS) {
     const byFunction: Results[string] = (results[name] = {});
     for (const fn of functions) {
-      /** Mean, p90, worst and share of seeds above random search's median, per sampler. */
-function tailTable(ours: Results, optuna: Results | string): string {
-  const theirs = typeof optuna === 'string' ? {} : optuna;
-  const columns: Array<[string, Results, string]> = [
-    ['tpe', ours, 'tpe'],
-    ['optuna tpe', theirs, 'tpe'],
-    ['tpe univariate', ours, 'tpe univariate'],
-    ['random', ours, 'random'],
-    ['evolution', ours, 'evolution'],
-    ...(parallel ? [['tpe ∥4', ours, 'tpe ∥4'], ['optuna tpe ∥4', theirs, 'tpe ∥4']] as Array<[string, Results, string]> : []),
-  ];
-  const header = ['function', 'trials', ...columns.map(([label]) => label), 'mean tpe / optuna', 'p90 tpe / optuna'];
-  const rows = [header, header.map(() => '---')];
-  for (const fn of functions) {
-    for (const budget of BUDGETS) {
-      const randomMedian = median(ours.random?.[fn.name]?.[budget] ?? [NaN]);
-      const xsOf = (r: Results, sampler: string): number[] | undefined => {
-        const xs = r[sampler]?.[fn.name]?.[budget];
-        return xs === undefined || xs.length === 0 ? undefined : xs;
-      };
-      const cell = (xs: number[] | undefined): string => {
-        if (xs === undefined) return '—';
-        const worse = xs.filter((x) => x > randomMedian).length / xs.length;
-        return `${fmt(mean(xs))} / ${fmt(p90(xs))} / ${fmt(Math.max(...xs))} / ${(100 * worse).toFixed(0)}%`;
-      };
-      const tpe = xsOf(ours, 'tpe');
-      const otpe = xsOf(theirs, 'tpe');
-      rows.push([
-        fn.name,
-        String(budget),
-        ...columns.map(([, r, sampler]) => cell(xsOf(r, sampler))),
-        ratio(tpe && mean(tpe), otpe && mean(otpe)),
-        ratio(tpe && p90(tpe), otpe && p90(otpe)),
-      ]);
-    }
-  }
-  const lines = rows.map((r) => `| ${r.join(' | ')} |`);
-  return `Tails over the same seeds: mean / 90th percentile / worst / share of seeds above random search's median regret\n\n${lines.join('\n')}\n`;
-}
-
-const started = Date.now();
+      const started = Date.now();
       const byBudget: Record<number, number[]> = (byFunction[fn.name] = Object.fromEntries(BUDGETS.map((b) => [b, []])));
       for (const seed of seeds) {
         study(fn, make(), seed, inFlight).forEach((r, i) => byBudget[BUDGETS[i]!]!.push(r));
