@@ -26,6 +26,7 @@ import { createRandomSampler, rngFor, type FrozenTrial, type Sampler, type Searc
 import { hypervolume } from '../src/search/pareto.ts';
 import { createMotpeSampler } from '../src/search/samplers/motpe.ts';
 import { createNsga2Sampler } from '../src/search/samplers/nsga2.ts';
+import { mean, median, quantile } from './stats.ts';
 
 interface MoFunction {
   name: string;
@@ -152,23 +153,7 @@ function volumes(runs: Runs, sampler: string, fn: MoFunction, budget: number): n
   return runs[sampler]?.[fn.name]?.map((trials) => hypervolume(trials.slice(0, budget), fn.reference, directions));
 }
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-function mean(xs: readonly number[]): number {
-  return xs.reduce((s, x) => s + x, 0) / xs.length;
-}
-
-/** The 10th percentile, interpolated between order statistics (numpy's default). */
-function p10(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const at = 0.1 * (s.length - 1);
-  const i = Math.floor(at);
-  return s[i]! + (at - i) * ((s[Math.min(i + 1, s.length - 1)] ?? s[i]!) - s[i]!);
-}
+const p10 = (xs: readonly number[]): number => quantile(xs, 0.1);
 
 const fmt = (x: number | undefined): string => (x === undefined ? '—' : x.toPrecision(4));
 const ratio = (a: number | undefined, b: number | undefined): string =>

@@ -22,6 +22,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createEvolutionSampler, createRandomSampler, createTpeSampler, rngFor, type FrozenTrial, type Sampler } from '../src/search/index.ts';
 import { FUNCTIONS, type BenchFunction } from './search-functions.ts';
+import { mean, median, quantile } from './stats.ts';
 
 const BUDGETS = [50, 100];
 const MAX_BUDGET = Math.max(...BUDGETS);
@@ -123,23 +124,7 @@ function runOptunaProcess(names: string[]): Promise<Results | string> {
   });
 }
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-function mean(xs: readonly number[]): number {
-  return xs.reduce((s, x) => s + x, 0) / xs.length;
-}
-
-/** The 90th percentile, interpolated between order statistics (numpy's default). */
-function p90(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const at = 0.9 * (s.length - 1);
-  const i = Math.floor(at);
-  return s[i]! + (at - i) * ((s[Math.min(i + 1, s.length - 1)] ?? s[i]!) - s[i]!);
-}
+const p90 = (xs: readonly number[]): number => quantile(xs, 0.9);
 
 const fmt = (x: number | undefined): string => (x === undefined ? '—' : x < 1e-3 ? x.toExponential(1) : x.toPrecision(3));
 const ratio = (a: number | undefined, b: number | undefined): string =>
