@@ -77,7 +77,8 @@ export function modelStore(db: Db) {
      * Ends a study by registering its best trial as the next version of a
      * model and (unless `moveChampion` is false) pointing `champion` at it, in one
      * transaction with the study's move to completed: a study cancelled meanwhile
-     * is not promoted, and a study registers at most one version (unique studyId).
+     * is not promoted, and a study registers at most one version each time it ends (only an
+     * active study is ended; a continued study may end, and register, again).
      * Returns null when the study was no longer active.
      * @throws ChampionMovedError when `championWas` is given and `champion` points elsewhere now (nothing written).
      */
