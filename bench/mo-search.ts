@@ -18,14 +18,13 @@
  * BENCH_FUNCTIONS (comma list), BENCH_PYTHON (default /usr/bin/python3), BENCH_OPTUNA_PROCS
  * (default: the CPUs less one, at least 1).
  */
-import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
 import type { Direction, Params } from '../src/domain.ts';
 import { createRandomSampler, rngFor, type FrozenTrial, type Sampler, type SearchSpace } from '../src/search/index.ts';
 import { hypervolume } from '../src/search/pareto.ts';
 import { createMotpeSampler } from '../src/search/samplers/motpe.ts';
 import { createNsga2Sampler } from '../src/search/samplers/nsga2.ts';
+import { runOptunaScript } from './optuna-process.ts';
 import { mean, median, quantile } from './stats.ts';
 
 interface MoFunction {
@@ -128,23 +127,7 @@ async function runOptuna(): Promise<Runs | string> {
 
 function runOptunaProcess(jobs: string[][]): Promise<Runs | string> {
   const dims = Object.fromEntries(functions.map((f) => [f.name, f.dims]));
-  const config = JSON.stringify({ jobs, seeds, trials: MAX_BUDGET, populationSize: POPULATION, nStartupTrials: N_STARTUP, dims });
-  return new Promise((resolve) => {
-    const child = spawn(python, [join(import.meta.dirname, 'optuna_mo.py'), config], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-      process.stderr.write(d);
-    });
-    child.on('error', (e) => resolve(`${python} did not start: ${e.message}`));
-    child.on('close', (code) => {
-      if (code === 0) resolve(JSON.parse(out) as Runs);
-      else if (code === 3) resolve(err.trim().split('\n').at(-1) ?? 'python3-optuna is not importable');
-      else resolve(`${python} optuna_mo.py exited with ${code}: ${err.trim().split('\n').at(-1) ?? ''}`);
-    });
-  });
+  return runOptunaScript<Runs>(python, 'optuna_mo.py', { jobs, seeds, trials: MAX_BUDGET, populationSize: POPULATION, nStartupTrials: N_STARTUP, dims });
 }
 
 /** Hypervolume of the first `budget` trials of each seed. */

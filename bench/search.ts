@@ -17,11 +17,10 @@
  * (default /usr/bin/python3, with Debian's python3-optuna 3.1), BENCH_OPTUNA_PROCS (default:
  * the CPUs less one, at least 1).
  */
-import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
 import { createEvolutionSampler, createRandomSampler, createTpeSampler, rngFor, type FrozenTrial, type Sampler } from '../src/search/index.ts';
 import { FUNCTIONS, type BenchFunction } from './search-functions.ts';
+import { runOptunaScript } from './optuna-process.ts';
 import { mean, median, quantile } from './stats.ts';
 
 const BUDGETS = [50, 100];
@@ -105,23 +104,7 @@ async function runOptuna(): Promise<Results | string> {
 }
 
 function runOptunaProcess(names: string[]): Promise<Results | string> {
-  const config = JSON.stringify({ functions: names, seeds, budgets: BUDGETS, nStartupTrials: N_STARTUP, parallel });
-  return new Promise((resolve) => {
-    const child = spawn(python, [join(import.meta.dirname, 'optuna_search.py'), config], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-      process.stderr.write(d);
-    });
-    child.on('error', (e) => resolve(`${python} did not start: ${e.message}`));
-    child.on('close', (code) => {
-      if (code === 0) resolve(JSON.parse(out) as Results);
-      else if (code === 3) resolve(err.trim().split('\n').at(-1) ?? 'python3-optuna is not importable');
-      else resolve(`${python} optuna_search.py exited with ${code}: ${err.trim().split('\n').at(-1) ?? ''}`);
-    });
-  });
+  return runOptunaScript<Results>(python, 'optuna_search.py', { functions: names, seeds, budgets: BUDGETS, nStartupTrials: N_STARTUP, parallel });
 }
 
 const p90 = (xs: readonly number[]): number => quantile(xs, 0.9);
