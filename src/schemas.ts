@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { boundedArray } from './bounded-schemas.ts';
 import { FAMILIES } from './domain.ts';
+import { OBJECTIVE_METRICS } from './search/objectives.ts';
 
 /**
  * Schemas shared by the HTTP boundary and by the JSON columns read back from
@@ -10,6 +11,23 @@ import { FAMILIES } from './domain.ts';
 
 export const metricSchema = z.enum(['val_accuracy', 'val_loss', 'val_mae']);
 export const directionSchema = z.enum(['minimize', 'maximize']);
+/** A validation metric, or a cost the worker measures (see COST_METRICS). */
+export const objectiveMetricSchema = z.enum(OBJECTIVE_METRICS);
+
+/** At most 3 objectives: exact hypervolume past 3 grows too fast to show on every leaderboard read. */
+export const MAX_OBJECTIVES = 3;
+export const MAX_CONSTRAINTS = 8;
+const objectiveEntry = z.object({ metric: objectiveMetricSchema, direction: directionSchema.optional() }).strict();
+const constraintEntry = z
+  .object({
+    metric: objectiveMetricSchema,
+    /** The metric must be at most this. */
+    max: z.number().optional(),
+    /** The metric must be at least this. */
+    min: z.number().optional(),
+  })
+  .strict();
+const storedObjective = z.object({ metric: objectiveMetricSchema, direction: directionSchema });
 
 /** Model and alias names appear in URLs: keep them to a safe alphabet. */
 export const modelNameSchema = z
@@ -41,11 +59,20 @@ export const MAX_TRIALS = 10_000;
 export const MAX_TIME_LIMIT_SECONDS = 30 * 86400;
 
 export const studyConfigSchema = z.object({
+  /** The metric the study optimizes. Required unless `objectives` is given, whose first entry it then is. */
   objective: z.object({
     metric: metricSchema,
-    /** Defaults to maximize for accuracy and minimize for losses and errors. */
+    /** Defaults to maximize for accuracy and minimize for losses, errors and costs. */
     direction: directionSchema.optional(),
-  }),
+  }).optional(),
+  /**
+   * Several objectives (multi-objective search): the first is primary (a validation metric: the
+   * one early stopping and promotion read), the others validation metrics or worker-measured
+   * costs. The leaderboard becomes the Pareto front. @defaultValue `[objective]`
+   */
+  objectives: boundedArray(objectiveEntry, MAX_OBJECTIVES, { min: 1, what: 'objectives' }).optional(),
+  /** Bounds a trial must meet to be promoted, e.g. `{ metric: 'predict_ms_per_row', max: 5 }`. @defaultValue none */
+  constraints: boundedArray(constraintEntry, MAX_CONSTRAINTS, { what: 'constraints' }).optional(),
   budget: z.object({
     maxTrials: z.number().int().min(1).max(MAX_TRIALS),
     maxEpochs: z.number().int().min(1).max(1000),
@@ -116,6 +143,9 @@ export type StudyConfigInput = z.input<typeof studyConfigSchema>;
 /** A study's config as stored: every default filled in. */
 export const storedStudyConfigSchema = studyConfigSchema.extend({
   objective: z.object({ metric: metricSchema, direction: directionSchema }),
+  /** Two or more, the first equal to `objective`; absent for one objective. */
+  objectives: z.array(storedObjective).optional(),
+  constraints: z.array(constraintEntry).optional(),
   search: z.object({
     algorithm: z.string(),
     families: boundedArray(z.string(), FAMILIES.length, { what: 'families' }),

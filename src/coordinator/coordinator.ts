@@ -4,12 +4,12 @@ import { errorMessage, type Logger } from '../log.ts';
 import { STUDY_EVENTS_QUEUE, studyEventSchema, trialJobId, type DeviceClass, type Queues } from '../queue/index.ts';
 import { listWorkers } from '../queue/workers.ts';
 import { HEAVY_FAMILIES, type Family, type Params } from '../domain.ts';
-import { rankByValue } from '../ranking.ts';
 import type { StudyDevice } from '../schemas.ts';
 import { SearchSpaceExhaustedError } from '../errors.ts';
 import { stuckOutcome } from '../faults/stuck.ts';
-import { createSampler, fitsSpace, rngFor, searchSpaceSchema, type FrozenTrial, type Sampler, type SearchSpace } from '../search/index.ts';
+import { createSampler, fitsSpace, objectivesOf, ranksByFront, rngFor, searchSpaceSchema, valuesOf, violationOf, type FrozenTrial, type Sampler, type SearchSpace } from '../search/index.ts';
 import { schedulerFor, type Scheduler } from '../search/schedulers/index.ts';
+import { bestTrial } from './best-trial.ts';
 import { decidePromotion } from './promotion.ts';
 import { ACTIVE_STUDY_STATES, ACTIVE_TRIAL_STATES, ChampionMovedError, timeLimitReached, UNFINISHED_TRIAL_STATES, type Repository, type StudyRecord, type TrialRecord, type TrialSummary } from '../storage/index.ts';
 
@@ -206,8 +206,9 @@ export class Coordinator {
       const promoted = scheduler ? await this.promote(study, scheduler, view.trials, budget.parallelism - activeCount(view.trials), gpuAlive) : 0;
       const slots = Math.min(budget.parallelism - activeCount(view.trials) - promoted, budget.maxTrials - view.total);
       // Each new trial joins the history, so the next suggestion of this tick sees it in flight.
-      const own: FrozenTrial[] = view.trials.map((t) => ({ number: t.number, params: t.params, state: t.state, value: t.value }));
-      const history = slots > 0 && !lean ? [...(await this.warmHistory(study, search)), ...own] : own;
+      const learn = slots > 0 && !lean;
+      const own = learn ? await this.frozen(study, study.id, view.trials) : view.trials.map((t): FrozenTrial => ({ number: t.number, params: t.params, state: t.state, value: t.value }));
+      const history = learn ? [...(await this.warmHistory(study, search)), ...own] : own;
       const suggested: { number: number; params: Params }[] = [];
       for (let i = 0; i < slots && !exhausted; i++) {
         const outcome = await this.suggest(study, search, history, view.total + i);
@@ -254,7 +255,7 @@ export class Coordinator {
       history = (async () => {
         const { space } = search();
         const fit = (await this.repo.trials.summaries(from)).filter((t) => (t.state === 'completed' || t.state === 'pruned') && t.value !== null && fitsSpace(space, t.params));
-        return fit.map((t, i): FrozenTrial => ({ number: i - fit.length, params: t.params, state: t.state, value: t.value }));
+        return (await this.frozen(study, from, fit)).map((t, i): FrozenTrial => ({ ...t, number: i - fit.length }));
       })().catch((err) => {
         this.warmHistories.delete(study.id);
         this.log.warn('could not read the trials to warm-start from; suggesting without them this time', { studyId: study.id, from, error: errorMessage(err) });
@@ -263,6 +264,24 @@ export class Coordinator {
       this.warmHistories.set(study.id, history);
     }
     return history;
+  }
+
+  /**
+   * `trials` (of study `from`: this one, or the one it warm-starts from) as a sampler sees them.
+   * A study with several objectives or constraints also gives its finished trials' objective
+   * vectors and constraint violations, read from their metrics with this study's objectives.
+   */
+  private async frozen(study: StudyRecord, from: string, trials: readonly TrialSummary[]): Promise<FrozenTrial[]> {
+    const plain = trials.map((t): FrozenTrial => ({ number: t.number, params: t.params, state: t.state, value: t.value }));
+    if (!ranksByFront(study.config) || !trials.some((t) => t.state === 'completed' || t.state === 'pruned')) return plain;
+    const metrics = new Map((await this.repo.trials.outcomes(from)).map((o) => [o.id, o.metrics]));
+    const objectives = objectivesOf(study.config);
+    return trials.map((t, i) => {
+      const m = metrics.get(t.id);
+      if (m === undefined) return plain[i]!;
+      const values = valuesOf(m, objectives);
+      return { ...plain[i]!, ...(values ? { values } : {}), violation: violationOf(m, study.config.constraints) };
+    });
   }
 
   /**
@@ -348,7 +367,9 @@ export class Coordinator {
     const { config } = study;
     try {
       const { sampler, space } = search();
-      const params = sampler.sample(space, history, { direction: config.objective.direction, rng: rngFor(config.seed, number) });
+      const objectives = objectivesOf(config);
+      const directions = objectives.length > 1 ? { directions: objectives.map((o) => o.direction) } : {};
+      const params = sampler.sample(space, history, { direction: config.objective.direction, rng: rngFor(config.seed, number), ...directions });
       history.push({ number, params, state: 'queued', value: null });
       return { number, params };
     } catch (err) {
@@ -444,7 +465,13 @@ export class Coordinator {
     if (!now || !ACTIVE_STUDY_STATES.includes(now.state)) return;
     if (!timeUp && !exhausted && trials.length < now.config.budget.maxTrials) return void this.tick(study.id);
     if (timeUp && !timeLimitReached(now)) return void this.tick(study.id);
-    const best = rankByValue(trials.filter((t) => t.state === 'completed' || t.state === 'pruned'), study.config.objective.direction)[0];
+    const pick = await bestTrial(this.repo, study, trials);
+    if (pick.kind === 'infeasible') {
+      if (await this.repo.studies.transition(study.id, ACTIVE_STUDY_STATES, 'failed', pick.message)) this.log.warn('study failed', { studyId: study.id, message: pick.message });
+      return;
+    }
+    const best = pick.kind === 'best' ? pick.trial : undefined;
+    const bestIs = pick.kind === 'best' ? pick.describe : '';
     if (!best && exhausted && trials.length === 0) {
       const message = `every point of the search space was already tried${study.config.search.warmStartFrom ? ` by study ${study.config.search.warmStartFrom} (search.warmStartFrom)` : ''}; nothing was left to train`;
       if (await this.repo.studies.transition(study.id, ACTIVE_STUDY_STATES, 'failed', message)) this.log.warn('study failed', { studyId: study.id, message });
@@ -459,7 +486,7 @@ export class Coordinator {
     // A continued study whose best trial is the one it registered last time ends without a new version.
     const registered = await this.repo.models.ofStudy(study.id);
     if (registered?.trialId === best.id) {
-      const message = `${timeUp ? 'time limit reached; ' : exhausted ? 'every point of the search space tried; ' : ''}best trial #${best.number} (${study.config.objective.metric} ${best.value}) is still the one registered as ${registered.modelName} v${registered.version}`;
+      const message = `${timeUp ? 'time limit reached; ' : exhausted ? 'every point of the search space tried; ' : ''}best trial #${best.number} (${bestIs}) is still the one registered as ${registered.modelName} v${registered.version}`;
       if (await this.repo.studies.transition(study.id, ACTIVE_STUDY_STATES, 'completed', message)) this.log.info('study completed', { studyId: study.id, model: registered.modelName, version: registered.version, champion: false });
       return;
     }
@@ -483,7 +510,7 @@ export class Coordinator {
         metrics,
         moveChampion: decision.move,
         ...(decision.championWas !== undefined ? { championWas: decision.championWas } : {}),
-        message: (v) => `${timeUp ? 'time limit reached; ' : exhausted ? 'every point of the search space tried; ' : ''}best trial #${best.number} (${study.config.objective.metric} ${best.value}) ${decision.says(v)}`,
+        message: (v) => `${timeUp ? 'time limit reached; ' : exhausted ? 'every point of the search space tried; ' : ''}best trial #${best.number} (${bestIs}) ${decision.says(v)}`,
       });
     } catch (err) {
       if (!(err instanceof ChampionMovedError)) throw err;

@@ -40,3 +40,21 @@ export { createEvolutionSampler, type EvolutionOptions } from './samplers/evolut
 export { createNsga2Sampler, type Nsga2Options } from './samplers/nsga2.ts';
 export { createMotpeSampler, type MotpeOptions } from './samplers/motpe.ts';
 export { constrainedDominates, crowdingDistance, dominates, hypervolume, hypervolumeContributions, nonDominatedSort } from './pareto.ts';
+export {
+  COST_METRICS,
+  OBJECTIVE_METRICS,
+  VALIDATION_METRICS,
+  bestFeasible,
+  frontRanking,
+  objectivesOf,
+  peelFronts,
+  ranksByFront,
+  referencePoint,
+  valuesOf,
+  violationOf,
+  type Constraint,
+  type FrontPlace,
+  type Objective,
+  type ObjectiveConfig,
+  type ObjectiveMetric,
+} from './objectives.ts';

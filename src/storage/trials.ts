@@ -163,6 +163,14 @@ export function trialStore(db: Db, provider: 'sqlite' | 'postgresql') {
       return rows.map((r) => ({ ...r, state: r.state as TrialState }));
     },
     /**
+     * The finished trials (completed or pruned) of a study with their metrics, by number: what a
+     * study ranked by its Pareto front (several objectives, or constraints) compares.
+     */
+    async outcomes(studyId: string): Promise<{ id: string; number: number; state: TrialState; value: number | null; metrics: EpochMetrics | null }[]> {
+      const rows = await db.trial.findMany({ where: { studyId, state: { in: ['completed', 'pruned'] } }, orderBy: { number: 'asc' }, select: { id: true, number: true, state: true, value: true, metrics: true } });
+      return rows.map((r) => ({ ...r, state: r.state as TrialState, metrics: r.metrics === null ? null : parseJson(epochMetricsSchema, r.metrics, `metrics of trial ${r.id}`) }));
+    },
+    /**
      * The latest `limit` completed trials of a study (highest numbers first), with their params
      * and value only: what an importance analysis reads, bounded however long the study ran.
      */

@@ -1,13 +1,15 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import type { Coordinator } from '../../coordinator/index.ts';
-import type { TaskSpec, TrialState } from '../../domain.ts';
+import type { TrialState } from '../../domain.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
 import { errorMessage, type Logger } from '../../log.ts';
-import { defaultDirection, rankByValue } from '../../ranking.ts';
+import { rankByValue } from '../../ranking.ts';
+import { resolveObjectives } from './objectives-input.ts';
 import type { StudyConfig } from '../../schemas.ts';
 import { baselineOf, studySpec, trainingData } from '../../data/index.ts';
-import { buildSpace, createSampler, familiesFor } from '../../search/index.ts';
+import { buildSpace, createSampler, familiesFor, objectivesOf, ranksByFront } from '../../search/index.ts';
+import { rankByFront, type FrontEntry, type ParetoSummary } from './front.ts';
 import { parseScheduling } from '../../search/schedulers/index.ts';
 import { checkModelSize, checkSpaceBuildable, DEFAULT_MAX_MODEL_PARAMS } from '../../workers/training/index.ts';
 import { ACTIVE_STUDY_STATES, runningSeconds, type Repository, type StudyRecord, type TrialRecord } from '../../storage/index.ts';
@@ -31,12 +33,6 @@ export function trialView(t: TrialRecord) {
  */
 const RANKED_STATES: TrialState[] = ['completed', 'pruned', 'running', 'paused'];
 
-const METRICS_FOR: Record<TaskSpec['task'], string[]> = {
-  classification: ['val_accuracy', 'val_loss'],
-  regression: ['val_loss', 'val_mae'],
-  forecasting: ['val_mae', 'val_loss'],
-};
-
 /** A model name made from a study name: "My digits!" → "My-digits". */
 function slug(name: string): string {
   const s = name.trim().replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 100).replace(/-+$/, '');
@@ -46,8 +42,12 @@ function slug(name: string): string {
 export function studyHandlers(deps: { repo: Repository; coordinator: Coordinator; log: Logger; maxModelParams?: number; quotas: ReturnType<typeof quotaChecks> }) {
   const { repo, coordinator } = deps;
 
-  /** The study's trials ranked, best first, as full records for the first `limit`; the rest are read as values only. */
-  async function ranked(study: StudyRecord, limit: number): Promise<{ counts: Record<string, number>; epochs: number; top: TrialRecord[] }> {
+  /**
+   * The study's trials ranked, best first, as full records for the first `limit`; the rest are
+   * read as values only. A study with several objectives or constraints ranks its finished
+   * trials by their Pareto front first (see front.ts), then the ones under way by value.
+   */
+  async function ranked(study: StudyRecord, limit: number): Promise<{ counts: Record<string, number>; epochs: number; top: TrialRecord[]; front: Map<string, FrontEntry> | null; pareto: ParetoSummary | null }> {
     const values = await repo.trials.values(study.id);
     const counts: Record<string, number> = { queued: 0, running: 0, paused: 0, completed: 0, pruned: 0, failed: 0, cancelled: 0 };
     let epochs = 0;
@@ -55,10 +55,21 @@ export function studyHandlers(deps: { repo: Repository; coordinator: Coordinator
       counts[t.state] = (counts[t.state] ?? 0) + 1;
       epochs += t.epochs;
     }
-    const ids = rankByValue(values.filter((t) => RANKED_STATES.includes(t.state)), study.config.objective.direction).slice(0, limit).map((t) => t.id);
+    const { direction } = study.config.objective;
+    if (ranksByFront(study.config)) {
+      const { entries, pareto } = rankByFront(await repo.trials.outcomes(study.id), study.config, limit);
+      const onFront = new Set(entries.map((e) => e.id));
+      // Then the finished trials missing an objective's metric, and the ones under way, by value.
+      const rest = rankByValue(values.filter((t) => RANKED_STATES.includes(t.state) && !onFront.has(t.id)), direction).slice(0, Math.max(0, limit - entries.length));
+      const ids = [...entries.map((e) => e.id), ...rest.map((t) => t.id)];
+      const records = new Map((ids.length === 0 ? [] : await repo.trials.some(ids)).map((t) => [t.id, t]));
+      const top = ids.flatMap((id) => records.get(id) ?? []);
+      return { counts, epochs, top, front: new Map(entries.map((e) => [e.id, e])), pareto };
+    }
+    const ids = rankByValue(values.filter((t) => RANKED_STATES.includes(t.state)), direction).slice(0, limit).map((t) => t.id);
     // Ranked again on the full records: a running trial's value may have moved between the two reads.
-    const top = ids.length === 0 ? [] : rankByValue(await repo.trials.some(ids), study.config.objective.direction);
-    return { counts, epochs, top };
+    const top = ids.length === 0 ? [] : rankByValue(await repo.trials.some(ids), direction);
+    return { counts, epochs, top, front: null, pareto: null };
   }
 
   async function view(study: StudyRecord) {
@@ -88,14 +99,8 @@ export function studyHandlers(deps: { repo: Repository; coordinator: Coordinator
       if (!dataset || dataset.projectId !== projectId) throw new ValidationError('datasetId', body.datasetId, 'does not name an existing dataset (see GET /v1/datasets)');
       const forecast = { window: body.window, horizon: body.horizon };
       const spec = studySpec(dataset.preprocessing, forecast);
-      const allowed = METRICS_FOR[spec.task];
-      if (!allowed.includes(body.objective.metric)) {
-        throw new ValidationError('objective.metric', body.objective.metric, `is not available for ${spec.task}; use one of ${allowed.join(', ')}`);
-      }
-      const direction = body.objective.direction ?? defaultDirection(body.objective.metric);
-      if (direction !== defaultDirection(body.objective.metric)) {
-        throw new ValidationError('objective.direction', direction, `does not fit ${body.objective.metric}; use ${defaultDirection(body.objective.metric)} (or leave it out)`);
-      }
+      const objectives = resolveObjectives(body, spec.task);
+      const direction = objectives.objective.direction;
       const sampler = createSampler(body.search.algorithm, body.search.options);
       const space = buildSpace({ families: body.search.families ?? familiesFor(spec), space: body.search.space }, spec);
       sampler.checkSpace?.(space);
@@ -113,12 +118,12 @@ export function studyHandlers(deps: { repo: Repository; coordinator: Coordinator
           throw new ValidationError('search.warmStartFrom', warmStartFrom, `is a study with window ${source.config.window ?? 'none'} and horizon ${source.config.horizon ?? 'none'}; it must have this one's (${body.window ?? 'none'}, ${body.horizon ?? 'none'}), since its values score that task`);
         }
         const o = source.config.objective;
-        if (o.metric !== body.objective.metric || o.direction !== direction) {
-          throw new ValidationError('search.warmStartFrom', warmStartFrom, `is a study that ${o.direction}s ${o.metric}; it must ${direction} ${body.objective.metric}, as this one does`);
+        if (o.metric !== objectives.objective.metric || o.direction !== direction) {
+          throw new ValidationError('search.warmStartFrom', warmStartFrom, `is a study that ${o.direction}s ${o.metric}; it must ${direction} ${objectives.objective.metric}, as this one does`);
         }
       }
       const config: StudyConfig = {
-        objective: { metric: body.objective.metric, direction },
+        ...objectives,
         budget: body.budget,
         search: { algorithm: body.search.algorithm, families: space.families, space, options: body.search.options, scheduling, ...(warmStartFrom !== undefined ? { warmStartFrom } : {}) },
         earlyStopping: body.earlyStopping,
@@ -147,8 +152,19 @@ export function studyHandlers(deps: { repo: Repository; coordinator: Coordinator
     async leaderboard(projectId: string, id: string, limit = 100) {
       const study = await load(projectId, id);
       // Completed trials by their result, running ones by their best epoch so far; failed and cancelled ones are not ranked.
-      const { top } = await ranked(study, limit);
-      return { trials: top.map((t, i) => ({ rank: i + 1, ...trialView(t) })) };
+      const { top, front, pareto } = await ranked(study, limit);
+      const objectives = objectivesOf(study.config);
+      const place = (t: TrialRecord) => {
+        if (!front) return {};
+        const e = front.get(t.id);
+        return { front: e?.front ?? null, crowding: e?.crowding ?? null, values: e?.values ?? null, violation: e?.violation ?? null, feasible: e ? e.violation <= 0 : null };
+      };
+      return {
+        objectives,
+        ...(study.config.constraints ? { constraints: study.config.constraints } : {}),
+        ...(front ? { pareto } : {}),
+        trials: top.map((t, i) => ({ rank: i + 1, ...trialView(t), ...place(t) })),
+      };
     },
     async trials(projectId: string, id: string, limit: number, afterNumber?: number) {
       await load(projectId, id);

@@ -78,7 +78,31 @@ export const studySchema = z
   })
   .openapi('Study');
 
-const leaderboardEntry = trialSummary.extend({ rank: z.number().int() });
+const leaderboardEntry = trialSummary.extend({
+  rank: z.number().int(),
+  front: z.number().int().nullable().optional().openapi({ description: 'Several objectives or constraints: the Pareto front of a finished trial, 0 the best (feasible trials rank ahead of infeasible ones); null for a trial under way or missing a metric.' }),
+  crowding: z.number().nullable().optional().openapi({ description: 'Crowding distance within its front (NSGA-II); null at an extreme of the front (infinite) or when not ranked.' }),
+  values: z.array(z.number()).nullable().optional().openapi({ description: "The trial's value of each objective, in the order of `objectives`." }),
+  violation: z.number().nullable().optional().openapi({ description: 'How far the trial breaks the constraints: the sum of each bound\'s relative excess; 0 meets them all.' }),
+  feasible: z.boolean().nullable().optional().openapi({ description: 'Whether the trial meets every constraint (only such trials are promoted).' }),
+});
+const objectiveSchema = z.object({ metric: z.string(), direction: z.enum(['minimize', 'maximize']) });
+const leaderboardSchema = z
+  .object({
+    objectives: z.array(objectiveSchema).openapi({ description: 'The study\'s objectives, the primary one first.' }),
+    constraints: z.array(z.object({ metric: z.string(), max: z.number().optional(), min: z.number().optional() })).optional(),
+    pareto: z
+      .object({
+        hypervolume: z.number().openapi({ description: 'Hypervolume of the feasible Pareto front (objectives read with their directions).' }),
+        reference: z.array(z.number()).openapi({ description: 'The reference point: per objective, the worst feasible value seen moved a tenth of the range further.' }),
+        size: z.number().int().openapi({ description: 'Trials on the feasible Pareto front.' }),
+      })
+      .nullable()
+      .optional()
+      .openapi({ description: 'Several objectives or constraints: the front\'s summary; null while no finished trial is feasible.' }),
+    trials: z.array(leaderboardEntry),
+  })
+  .openapi('Leaderboard');
 const idParam = z.object({ id: z.string() });
 
 const notFound = errorResponse('No such study');
@@ -119,9 +143,9 @@ export const leaderboard = createRoute({
   method: 'get',
   path: '/v1/studies/{id}/leaderboard',
   operationId: 'getLeaderboard',
-  summary: 'Trials ranked by the objective (running trials by their best epoch so far)',
+  summary: 'Trials ranked by the objective (running trials by their best epoch so far), or by Pareto front for several objectives or constraints',
   request: { params: idParam, query: z.object({ limit: z.coerce.number().int().min(1).max(1000).optional() }) },
-  responses: { 200: { description: 'Ranked trials', content: { 'application/json': { schema: z.object({ trials: z.array(leaderboardEntry) }) } } }, 400: errorResponse('A bad limit'), 404: notFound },
+  responses: { 200: { description: 'Ranked trials', content: { 'application/json': { schema: leaderboardSchema } } }, 400: errorResponse('A bad limit'), 404: notFound },
 });
 
 export const trials = createRoute({

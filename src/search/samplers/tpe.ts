@@ -119,6 +119,8 @@ interface Observation {
   params: Params;
   tier: 0 | 1 | 2;
   score: number;
+  /** The study's constraints broken, summed (0: feasible); within a tier, feasible trials rank first, then the least violating, as Optuna's constrained TPE ranks them. */
+  violation: number;
 }
 
 /** Throws a ValidationError naming `search.options.<key>` for a bad option. */
@@ -171,9 +173,11 @@ function observations(history: readonly FrozenTrial[], direction: Direction, con
   for (const t of history) {
     const valued = t.value !== null && !Number.isNaN(t.value);
     if ((t.state === 'completed' || t.state === 'pruned') && valued) {
-      out.push({ number: t.number, params: t.params, tier: t.state === 'completed' ? 0 : 1, score: sign * (t.value as number) });
+      // NaN (unknown) counts as the worst violation.
+      const violation = t.violation === undefined ? 0 : Number.isNaN(t.violation) ? Infinity : Math.max(0, t.violation);
+      out.push({ number: t.number, params: t.params, tier: t.state === 'completed' ? 0 : 1, score: sign * (t.value as number), violation });
     } else if (constantLiar && (t.state === 'running' || t.state === 'queued' || t.state === 'paused')) {
-      out.push({ number: t.number, params: t.params, tier: 2, score: Infinity });
+      out.push({ number: t.number, params: t.params, tier: 2, score: Infinity, violation: 0 });
     }
   }
   return out.sort((a, b) => a.number - b.number);
@@ -228,7 +232,7 @@ function split(observed: readonly Observation[], o: Required<TpeOptions>): [Obse
   const n = observed.filter((t) => t.tier < 2).length;
   const nBelow = Math.min(Math.ceil(o.gamma * n), o.nBelowMax);
   // Infinity - Infinity is NaN, which `||` passes over, so equal infinite scores fall to the number.
-  const ranked = [...observed].sort((a, b) => a.tier - b.tier || a.score - b.score || a.number - b.number);
+  const ranked = [...observed].sort((a, b) => a.tier - b.tier || a.violation - b.violation || a.score - b.score || a.number - b.number);
   const chronological = (a: Observation, b: Observation): number => a.number - b.number;
   return [ranked.slice(0, nBelow).sort(chronological), ranked.slice(nBelow).sort(chronological)];
 }
