@@ -11,6 +11,7 @@ import { createSampler, fitsSpace, objectivesOf, ranksByFront, rngFor, searchSpa
 import { schedulerFor, type Scheduler } from '../search/schedulers/index.ts';
 import { bestTrial } from './best-trial.ts';
 import { decidePromotion } from './promotion.ts';
+import { rungView } from './rung-view.ts';
 import { ACTIVE_STUDY_STATES, ACTIVE_TRIAL_STATES, ChampionMovedError, timeLimitReached, UNFINISHED_TRIAL_STATES, type Repository, type StudyRecord, type TrialRecord, type TrialSummary } from '../storage/index.ts';
 
 /** Whether a GPU worker is alive; see Coordinator.gpuAliveOnce. */
@@ -332,15 +333,10 @@ export class Coordinator {
   /** The paused trials the scheduler sends on now. */
   private async promotable(study: StudyRecord, scheduler: Scheduler, trials: readonly TrialSummary[]): Promise<TrialSummary[]> {
     if (!trials.some((t) => t.state === 'paused')) return [];
-    const rungValues = new Map<string, Map<number, number>>();
-    for (const r of await this.repo.trials.rungs(study.id)) {
-      const values = rungValues.get(r.trialId) ?? new Map<number, number>();
-      values.set(r.rung, r.value);
-      rungValues.set(r.trialId, values);
-    }
-    const view = trials.map((t) => ({ number: t.number, state: t.state, rung: t.rung, rungValues: rungValues.get(t.id) ?? new Map<number, number>() }));
+    const view = rungView(trials, await this.repo.trials.rungs(study.id), study.config);
+    const directions = objectivesOf(study.config).map((o) => o.direction);
     const byNumber = new Map(trials.map((t) => [t.number, t]));
-    return scheduler.promotions(view, study.config.objective.direction).flatMap((n) => byNumber.get(n) ?? []);
+    return scheduler.promotions(view, study.config.objective.direction, directions).flatMap((n) => byNumber.get(n) ?? []);
   }
 
   /** Promotes up to `slots` paused trials, in the scheduler's order, and enqueues their next segment; returns how many. */

@@ -79,6 +79,12 @@ export interface RungRecord {
   rung: number;
   epoch: number;
   value: number;
+  /**
+   * The trial's best-epoch metrics at the rung, with param_count, predict_ms_per_row and
+   * train_seconds: what multi-objective ASHA ranks a rung by. Null on rungs recorded before
+   * they were kept.
+   */
+  metrics: EpochMetrics | null;
 }
 
 const checkpointStateSchema = z.object({
@@ -288,17 +294,18 @@ export function trialStore(db: Db, provider: 'sqlite' | 'postgresql') {
     },
     /**
      * Pauses attempt `attempt` at rung `rung` of its scheduler: records the rung's value and
-     * the best weights so far (a trial never promoted keeps them). Its checkpoint was written
-     * with its last epoch. False when the attempt no longer owns the trial.
+     * metrics, and the best weights and metrics so far on the trial (a trial never promoted
+     * keeps them, costs included, as a completed one does). Its checkpoint was written with its
+     * last epoch. False when the attempt no longer owns the trial.
      */
-    async pause(id: string, attempt: number, r: { rung: number; epoch: number; value: number; durationMs: number; artifact: ModelArtifact }): Promise<boolean> {
+    async pause(id: string, attempt: number, r: { rung: number; epoch: number; value: number; metrics: EpochMetrics; durationMs: number; artifact: ModelArtifact }): Promise<boolean> {
       return db.$transaction(async (tx) => {
         const { count } = await tx.trial.updateMany({
           where: { id, state: 'running', attempts: attempt },
-          data: { state: 'paused', durationMs: r.durationMs },
+          data: { state: 'paused', durationMs: r.durationMs, metrics: JSON.stringify(r.metrics) },
         });
         if (count === 0) return false;
-        const rung = { epoch: r.epoch, value: r.value };
+        const rung = { epoch: r.epoch, value: r.value, metrics: JSON.stringify(r.metrics) };
         await tx.trialRung.upsert({ where: { trialId_rung: { trialId: id, rung: r.rung } }, create: { trialId: id, rung: r.rung, ...rung }, update: rung });
         const artifact = toArtifactRow(r.artifact);
         await tx.trialArtifact.upsert({ where: { trialId: id }, create: { trialId: id, ...artifact }, update: artifact });
@@ -343,9 +350,10 @@ export function trialStore(db: Db, provider: 'sqlite' | 'postgresql') {
       const rows = await db.trial.updateManyAndReturn({ where: { studyId, state: 'paused' }, data: { state, error: reason, endedAt: new Date() }, select: { id: true } });
       return rows.map((r) => r.id);
     },
-    /** Every rung value recorded in a study. */
+    /** Every rung recorded in a study, with its value and metrics. */
     async rungs(studyId: string): Promise<RungRecord[]> {
-      return db.trialRung.findMany({ where: { trial: { studyId } }, select: { trialId: true, rung: true, epoch: true, value: true } });
+      const rows = await db.trialRung.findMany({ where: { trial: { studyId } }, select: { trialId: true, rung: true, epoch: true, value: true, metrics: true } });
+      return rows.map((r) => ({ ...r, metrics: r.metrics === null ? null : parseJson(epochMetricsSchema, r.metrics, `metrics of rung ${r.rung} of trial ${r.trialId}`) }));
     },
     /**
      * The metrics at `epoch` of the study's trials in `states` (other than `exceptId`), for

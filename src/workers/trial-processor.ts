@@ -251,15 +251,15 @@ export function createTrialProcessor(deps: ProcessorDeps) {
       }
       const value = result.bestMetrics[objective.metric];
       if (value === undefined) throw new TrialFailure(`training reported no ${objective.metric}`);
+      // The model's costs beside its validation metrics: what a study may trade them against, at a rung as at the end.
+      const metrics = { ...result.bestMetrics, ...result.costs, train_seconds: Math.round(durationMs) / 1000 };
       if (result.stoppedBy === 'milestone') {
-        const paused = { rung: trial.rung, epoch: result.epochs, value, durationMs, artifact: result.artifact };
+        const paused = { rung: trial.rung, epoch: result.epochs, value, metrics, durationMs, artifact: result.artifact };
         if (!(await db('pause the trial', () => repo.trials.pause(trialId, attempt, paused)))) return 'superseded';
         tlog.info('trial paused at its rung', { rung: trial.rung, epoch: result.epochs, value });
         return 'paused';
       }
       const pruned = stoppedFor === 'pruned' ? `pruned by the median rule at epoch ${result.epochs}` : undefined;
-      // The model's costs beside its validation metrics: what a study may trade them against.
-      const metrics = { ...result.bestMetrics, ...result.costs, train_seconds: Math.round(durationMs) / 1000 };
       const outcome = { value, metrics, epochs: result.epochs, bestEpoch: result.bestEpoch, durationMs, artifact: result.artifact, ...(pruned ? { pruned } : {}) };
       if (!(await db('complete the trial', () => repo.trials.complete(trialId, attempt, outcome)))) {
         tlog.warn('trial already ended or taken over (or this write was repeated after it committed); not recorded again');

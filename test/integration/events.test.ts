@@ -165,7 +165,7 @@ describe.each(PROVIDERS)('events of a study driven through the coordinator (%s)'
     await t.repo.trials.complete(a!.id, 1, { value: 0.8, metrics: { val_loss: 0.8 }, epochs: 1, bestEpoch: 1, durationMs: 5, artifact });
     await t.repo.trials.start(b!.id, 'w1', 'cpu');
     await t.repo.trials.recordEpoch(b!.id, 1, 1, { val_loss: 0.9 }, { value: 0.9, epoch: 1, metrics: { val_loss: 0.9 } });
-    await t.repo.trials.pause(b!.id, 1, { rung: 0, epoch: 1, value: 0.9, durationMs: 5, artifact });
+    await t.repo.trials.pause(b!.id, 1, { rung: 0, epoch: 1, value: 0.9, metrics: { val_loss: 0.9 }, durationMs: 5, artifact });
     expect(await t.repo.trials.promote(b!.id, 1)).toBe(true);
     // A write that changes nothing tells nothing.
     expect(await t.repo.trials.promote(b!.id, 1)).toBe(false);

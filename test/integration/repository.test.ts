@@ -91,7 +91,7 @@ describe.each(PROVIDERS)('repository on %s', (provider) => {
     await repo.trials.start(t3!.id, 'w', 'cpu');
     const best = { value: 0.25, epoch: 1, metrics: { val_accuracy: 0.25 } };
     await repo.trials.recordEpoch(t3!.id, 1, 1, { val_accuracy: 0.25 }, best);
-    await repo.trials.pause(t3!.id, 1, { rung: 0, epoch: 1, value: 0.25, durationMs: 1, artifact: { topology: {}, weightSpecs: [], weights: new Uint8Array([1]) } });
+    await repo.trials.pause(t3!.id, 1, { rung: 0, epoch: 1, value: 0.25, metrics: { val_accuracy: 0.25 }, durationMs: 1, artifact: { topology: {}, weightSpecs: [], weights: new Uint8Array([1]) } });
     await repo.trials.start(t4!.id, 'w', 'cpu');
     await repo.trials.complete(t4!.id, 1, { value: 0.5, metrics: { val_accuracy: 0.5 }, epochs: 1, bestEpoch: 1, durationMs: 1, artifact: { topology: {}, weightSpecs: [], weights: new Uint8Array([1]) } });
     const unfinished = await repo.trials.unfinished(study.id);
@@ -184,9 +184,9 @@ async function checkpointsContract(repo: Repository, studyId: string): Promise<v
   // An epoch is a report: the stuck-trial check reads it.
   expect((await repo.db.trial.findUniqueOrThrow({ where: { id: t.id } })).reportedAt!.getTime()).toBeGreaterThan(claimedAt.getTime());
   expect(await record(1, 2)).toBe(true);
-  expect(await repo.trials.pause(t.id, 1, { rung: 0, epoch: 2, value: 0.2, durationMs: 5, artifact })).toBe(true);
+  expect(await repo.trials.pause(t.id, 1, { rung: 0, epoch: 2, value: 0.2, metrics: { val_accuracy: 0.2, param_count: 10 }, durationMs: 5, artifact })).toBe(true);
   expect(await repo.trials.get(t.id)).toMatchObject({ state: 'paused', rung: 0, durationMs: 5 });
-  expect(await repo.trials.rungs(studyId)).toEqual([{ trialId: t.id, rung: 0, epoch: 2, value: 0.2 }]);
+  expect(await repo.trials.rungs(studyId)).toEqual([{ trialId: t.id, rung: 0, epoch: 2, value: 0.2, metrics: { val_accuracy: 0.2, param_count: 10 } }]);
   expect(await repo.trials.count(studyId, ['paused'])).toBe(1);
 
   expect(await repo.trials.promote(t.id, 1)).toBe(true);

@@ -11,6 +11,6 @@ export function createAsha(options: ResourceOptions): Scheduler {
   return {
     name: 'asha',
     milestones: () => milestones,
-    promotions: (trials, direction) => promotable(trials, milestones.length - 1, options.reductionFactor, direction),
+    promotions: (trials, direction, directions) => promotable(trials, milestones.length - 1, options.reductionFactor, direction, directions),
   };
 }

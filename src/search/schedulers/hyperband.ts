@@ -29,13 +29,13 @@ export function createHyperband(options: ResourceOptions, seed: number): Schedul
   return {
     name: 'hyperband',
     milestones: (number) => (brackets[bracketOf(number)] as { milestones: number[] }).milestones,
-    promotions(trials, direction) {
+    promotions(trials, direction, directions) {
       // Each bracket's own order (highest rung, then best value, first), merged by the epochs the
       // trials have trained: rung k is a different number of epochs in each bracket. The sort
       // is stable, so a bracket's best-first order holds among equals.
       const trained = new Map(trials.map((t) => [t.number, brackets[bracketOf(t.number)]?.milestones[t.rung] ?? 0]));
       return brackets
-        .flatMap((bracket, b) => promotable(trials.filter((t) => bracketOf(t.number) === b), bracket.milestones.length - 1, eta, direction))
+        .flatMap((bracket, b) => promotable(trials.filter((t) => bracketOf(t.number) === b), bracket.milestones.length - 1, eta, direction, directions))
         .sort((a, b) => (trained.get(b) ?? 0) - (trained.get(a) ?? 0));
     },
   };

@@ -6,6 +6,15 @@
  * with any scheduler: the sampler picks parameters, the scheduler spends epochs.
  */
 import type { Direction, TrialState } from '../../domain.ts';
+import { bestByFront } from './mo-rung.ts';
+
+/** A trial's objective vector at one rung, and how far it broke the study's constraints there. */
+export interface RungPoint {
+  /** One value per objective, in the study's order (the primary first). */
+  values: number[];
+  /** Summed constraint violation; 0 is feasible (see violationOf). */
+  violation: number;
+}
 
 /** A trial as a scheduler sees it, read from storage. */
 export interface ScheduledTrial {
@@ -16,6 +25,12 @@ export interface ScheduledTrial {
   rung: number;
   /** The objective when the trial reached each rung (index = rung); missing rungs were not reached. */
   rungValues: ReadonlyMap<number, number>;
+  /**
+   * Studies ranked by a Pareto front (several objectives, or constraints): the trial's point at
+   * each rung it reached. When trials carry it, a rung is ranked by front (MO-ASHA) instead of
+   * by `rungValues`; a reached rung without a point ranks last. @defaultValue undefined: rank by value
+   */
+  rungPoints?: ReadonlyMap<number, RungPoint>;
 }
 
 /** Decides where trials pause and which paused ones continue. Implementations are pure. */
@@ -30,8 +45,10 @@ export interface Scheduler {
    * The paused trials to resume now, toward their next rung, in the order to resume them:
    * the most trained first (the highest rung), and among those of one rung the best value
    * first (ties toward the lower trial number). `trials` is the whole study, in any state.
+   * When they carry `rungPoints`, a rung's best are those of its best fronts (see promotable).
+   * @param directions - one per objective, for `rungPoints`. @defaultValue `[direction]`
    */
-  promotions(trials: readonly ScheduledTrial[], direction: Direction): number[];
+  promotions(trials: readonly ScheduledTrial[], direction: Direction, directions?: readonly Direction[]): number[];
 }
 
 /** Options every scheduler takes (the names of Li et al., 2020). */
@@ -57,18 +74,22 @@ export function rungEpochs(minResource: number, maxResource: number, reductionFa
  * Hyperband bracket): a trial paused at rung k goes on when its value there is among the
  * best ⌊n_k / η⌋ of the n_k trials that have reached rung k so far. The highest rung goes
  * first, as in ASHA's get_job (Li et al., 2020, Algorithm 2): with few free workers, the most
- * proven trials reach full training soonest.
+ * proven trials reach full training soonest. When the trials carry `rungPoints`, the best of
+ * a rung are those of its best constrained Pareto fronts, ties by crowding distance
+ * (MO-ASHA, Schmucker et al., 2021; see bestByFront).
+ * @param directions - one per objective, for `rungPoints`. @defaultValue `[direction]`
  */
-export function promotable(trials: readonly ScheduledTrial[], lastRung: number, reductionFactor: number, direction: Direction): number[] {
+export function promotable(trials: readonly ScheduledTrial[], lastRung: number, reductionFactor: number, direction: Direction, directions: readonly Direction[] = [direction]): number[] {
+  const byFront = trials.some((t) => t.rungPoints !== undefined);
   const promoted: number[] = [];
   for (let k = lastRung - 1; k >= 0; k--) {
     const reached = trials.filter((t) => t.rungValues.has(k));
     const keep = Math.floor(reached.length / reductionFactor);
     if (keep === 0) continue;
     const sign = direction === 'maximize' ? -1 : 1;
-    const best = [...reached]
-      .sort((a, b) => sign * ((a.rungValues.get(k) as number) - (b.rungValues.get(k) as number)) || a.number - b.number)
-      .slice(0, keep);
+    const best = byFront
+      ? bestByFront(reached, k, keep, direction, directions)
+      : [...reached].sort((a, b) => sign * ((a.rungValues.get(k) as number) - (b.rungValues.get(k) as number)) || a.number - b.number).slice(0, keep);
     for (const t of best) if (t.state === 'paused' && t.rung === k) promoted.push(t.number);
   }
   return promoted;
