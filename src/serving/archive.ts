@@ -44,8 +44,12 @@ export interface ModelCard {
   family: string;
   /** The trial's parameters: architecture and training settings. */
   params: Params;
-  /** What the study optimized. */
+  /** What the study optimized (its primary objective). */
   objective: { metric: string; direction: 'minimize' | 'maximize' };
+  /** A multi-objective study's objectives, the primary first; absent for one objective. */
+  objectives?: { metric: string; direction: 'minimize' | 'maximize' }[];
+  /** The bounds the version was chosen to meet; absent when the study had none. */
+  constraints?: { metric: string; max?: number; min?: number }[];
   /** Metrics on the validation rows at the best epoch, as the registry records them. */
   metrics: EpochMetrics;
   /** The study's trivial model on the same validation rows; null for studies made before baselines existed. */
@@ -145,6 +149,8 @@ const cardSchema = z.looseObject({
   family: z.string(),
   params: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])),
   objective: z.object({ metric: z.string(), direction: directionSchema }),
+  objectives: z.array(z.object({ metric: z.string(), direction: directionSchema })).max(16).optional(),
+  constraints: z.array(z.object({ metric: z.string(), max: z.number().optional(), min: z.number().optional() })).max(16).optional(),
   metrics: epochMetricsSchema,
   baseline: z.object({ method: z.enum(['majority class', 'training mean', 'last value']), metric: z.enum(['val_accuracy', 'val_mae']), value: z.number() }).nullable(),
   dataset: z.looseObject({ id: z.string(), name: z.string(), kind: z.string(), task: z.string(), target: z.string(), rows: z.number().int(), summary: z.unknown() }),

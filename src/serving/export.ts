@@ -37,6 +37,8 @@ export async function exportVersion(repo: Repository, projectId: string, name: s
     family: record.family,
     params: trial.params,
     objective: study.config.objective,
+    ...(study.config.objectives ? { objectives: study.config.objectives } : {}),
+    ...(study.config.constraints ? { constraints: study.config.constraints } : {}),
     metrics: record.metrics,
     baseline: study.config.baseline ?? null,
     dataset: { id: dataset.id, name: dataset.name, kind: dataset.kind, task: dataset.task, target: dataset.target, rows: dataset.rows, summary: dataset.summary },

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareDataset } from '../../src/data/index.ts';
 import { createNsga2Sampler, dominates, hypervolume, rngFor, searchSpaceSchema, violationOf, type FrozenTrial } from '../../src/search/index.ts';
+import { readArchive } from '../../src/serving/archive.ts';
 import { startTestApp, studyEnd, type TestApp } from '../helpers/app.ts';
 import { PROVIDERS } from '../helpers/databases.ts';
 
@@ -173,6 +174,12 @@ describe.each(PROVIDERS)('multi-objective studies on %s', (provider) => {
     expect(promoted.feasible).toBe(true);
     const bestFeasibleLoss = Math.min(...ranked.filter((e) => e.feasible).map((e) => e.values![0]!));
     expect(promoted.values![0]).toBe(bestFeasibleLoss);
+    // The exported model card says what the version was chosen for.
+    const res = await t.app.request(`/v1/models/${version!.modelName}/versions/${version!.version}/artifact`);
+    expect(res.status).toBe(200);
+    const { card } = readArchive(new Uint8Array(await res.arrayBuffer()));
+    expect(card.objectives).toEqual(board.objectives);
+    expect(card.constraints).toEqual(constraints);
   });
 
   it('fails a study none of whose trials meets its constraints, saying which came closest', async () => {
