@@ -51,7 +51,11 @@ describe('fuzzing every route', () => {
       return o;
     };
     const deep = (n: number) => '['.repeat(n) + ']'.repeat(n);
-    const study = () => ({ name: 'fz', datasetId, objective: { metric: 'val_accuracy' }, budget: { maxTrials: 2, maxEpochs: 1, parallelism: 1 }, search: { algorithm: pick(['random', 'tpe', 'grid', 'evolution']), families: ['mlp'], space: { mlp: { layers: { type: 'int', low: 1, high: 2 }, units: { type: 'categorical', choices: [8, 16] } } }, ...(rng() < 0.3 ? { warmStartFrom: pick([studyId, ids()]) } : {}) } });
+    // Issue 15: sometimes several objectives and constraints, over validation metrics and costs.
+    const metric = () => pick(['val_accuracy', 'val_loss', 'val_mae', 'param_count', 'predict_ms_per_row', 'train_seconds', 'x']);
+    const objectives = () => (rng() < 0.3 ? { objectives: [{ metric: 'val_accuracy' }, ...Array.from({ length: Math.floor(rng() * 3) }, () => ({ metric: metric() }))] } : {});
+    const constraints = () => (rng() < 0.3 ? { constraints: [{ metric: metric(), max: pick(NUMBERS) }] } : {});
+    const study = () => ({ name: 'fz', datasetId, objective: { metric: 'val_accuracy' }, ...objectives(), ...constraints(), budget: { maxTrials: 2, maxEpochs: 1, parallelism: 1 }, search: { algorithm: pick(['random', 'tpe', 'grid', 'evolution', 'nsga2', 'motpe']), families: ['mlp'], space: { mlp: { layers: { type: 'int', low: 1, high: 2 }, units: { type: 'categorical', choices: [8, 16] } } }, ...(rng() < 0.3 ? { warmStartFrom: pick([studyId, ids()]) } : {}) } });
     /** Breaks one part of a valid body: replaces, deletes or adds a field somewhere in it. */
     const mutate = (body: unknown): unknown => {
       if (body === null || typeof body !== 'object' || rng() < 0.25) return value(3);
