@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { prepareDataset } from '../../src/data/index.ts';
 import type { LiveEvent } from '../../src/events/index.ts';
 import { startTestApp, studyEnd, type TestApp } from '../helpers/app.ts';
 import { listen, readSse } from '../helpers/sse.ts';
 import { PROVIDERS } from '../helpers/databases.ts';
+import { createSignsDataset } from '../helpers/signs.ts';
 
 /**
  * Continuing a study: a completed one runs again from its history with a raised budget (new
@@ -12,17 +12,6 @@ import { PROVIDERS } from '../helpers/databases.ts';
  * after its first end), a running one takes the raised budget, and a bad budget is refused
  * naming the field and the rule. Real worker, both databases.
  */
-
-/** Separable: the class is the sign of x; z is noise. */
-function table(rows: number): string {
-  const lines = ['x,z,class'];
-  for (let i = 0; i < rows; i++) {
-    const x = ((i * 37 + 11) % 19) / 9 - 1 || 0.5;
-    const z = ((i * 53 + 7) % 13) / 6 - 1;
-    lines.push([x, z, x > 0 ? 'pos' : 'neg'].join(','));
-  }
-  return `${lines.join('\n')}\n`;
-}
 
 interface StudyView {
   id: string;
@@ -46,12 +35,7 @@ describe.each(PROVIDERS)('continuing a study on %s', (provider) => {
 
   beforeAll(async () => {
     t = await startTestApp(provider, { withWorker: true });
-    const prepared = prepareDataset({ csv: table(60), kind: 'tabular', target: 'class', seed: 0 });
-    const dataset = await t.repo.datasets.create({
-      id: randomUUID(), projectId: 'default', name: 'signs', kind: 'tabular', task: prepared.task, target: 'class', rows: prepared.encoded.rows, summary: prepared.summary,
-      preprocessing: { ...prepared.preprocessing, spec: prepared.spec, trainRows: prepared.encoded.trainRows }, features: prepared.encoded.features, labels: prepared.encoded.labels,
-    });
-    datasetId = dataset.id;
+    datasetId = await createSignsDataset(t.repo);
   });
   afterAll(async () => t?.close());
 

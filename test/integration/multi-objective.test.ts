@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { prepareDataset } from '../../src/data/index.ts';
 import { createNsga2Sampler, dominates, hypervolume, rngFor, searchSpaceSchema, violationOf, type FrozenTrial } from '../../src/search/index.ts';
 import { readArchive } from '../../src/serving/archive.ts';
 import { startTestApp, studyEnd, type TestApp } from '../helpers/app.ts';
 import { PROVIDERS } from '../helpers/databases.ts';
+import { createSignsDataset } from '../helpers/signs.ts';
 
 /**
  * Multi-objective studies through the api, a real worker and both databases: objectives over a
@@ -12,17 +12,6 @@ import { PROVIDERS } from '../helpers/databases.ts';
  * its hypervolume, promotion of the best primary value among feasible trials, and the 400s that
  * name the field and the rule.
  */
-
-/** Separable: the class is the sign of x; z is noise. */
-function table(rows: number): string {
-  const lines = ['x,z,class'];
-  for (let i = 0; i < rows; i++) {
-    const x = ((i * 37 + 11) % 19) / 9 - 1 || 0.5;
-    const z = ((i * 53 + 7) % 13) / 6 - 1;
-    lines.push([x, z, x > 0 ? 'pos' : 'neg'].join(','));
-  }
-  return `${lines.join('\n')}\n`;
-}
 
 interface Entry {
   id: string;
@@ -55,12 +44,7 @@ describe.each(PROVIDERS)('multi-objective studies on %s', (provider) => {
 
   beforeAll(async () => {
     t = await startTestApp(provider, { withWorker: true });
-    const prepared = prepareDataset({ csv: table(60), kind: 'tabular', target: 'class', seed: 0 });
-    const dataset = await t.repo.datasets.create({
-      id: randomUUID(), projectId: 'default', name: 'signs', kind: 'tabular', task: prepared.task, target: 'class', rows: prepared.encoded.rows, summary: prepared.summary,
-      preprocessing: { ...prepared.preprocessing, spec: prepared.spec, trainRows: prepared.encoded.trainRows }, features: prepared.encoded.features, labels: prepared.encoded.labels,
-    });
-    datasetId = dataset.id;
+    datasetId = await createSignsDataset(t.repo);
   });
   afterAll(async () => t?.close());
 
