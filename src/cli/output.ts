@@ -24,6 +24,18 @@ export function number(v: number | null | undefined): string {
   return Math.abs(v) >= 1000 ? v.toFixed(1) : Number(v.toPrecision(4)).toString();
 }
 
+/**
+ * A value of the named metric: a count as an integer with thousands separators (`53,683`),
+ * times (`predict_ms_per_row`, `train_seconds`) with 3 significant digits, others as number().
+ */
+export function metricValue(metric: string, v: number | null | undefined): string {
+  if (v === null || v === undefined) return '-';
+  if (!Number.isFinite(v)) return String(v);
+  if (metric === 'param_count') return String(Math.round(v)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  if (metric === 'predict_ms_per_row' || metric === 'train_seconds') return Number(v.toPrecision(3)).toString();
+  return number(v);
+}
+
 /** An ISO time as `YYYY-MM-DD HH:MM:SS` (UTC). */
 export function time(iso: string | null | undefined): string {
   return iso ? iso.slice(0, 19).replace('T', ' ') : '-';

@@ -1,6 +1,7 @@
 import { unwrap, type CreateStudy, type Study } from '../client/index.ts';
 import { positiveInt, readJson, stringOf, UsageError, type Command, type Context } from './context.ts';
-import { duration, fields, number, pairs, table, time } from './output.ts';
+import { boundText, leaderboardText } from './leaderboard.ts';
+import { duration, fields, number, table, time } from './output.ts';
 import { watch } from './watch.ts';
 
 const FINAL = ['completed', 'pruned', 'failed', 'cancelled'];
@@ -11,9 +12,19 @@ interface Shown {
   total: number;
 }
 
+type Objective = { metric?: string; direction?: string };
+type StoredConfig = { objective?: Objective; objectives?: Objective[]; constraints?: { metric: string; max?: number; min?: number }[]; budget?: { maxTrials?: number } };
+
 function configOf(s: Study): Shown {
-  const c = (s.config ?? {}) as { objective?: { metric?: string; direction?: string }; budget?: { maxTrials?: number } };
+  const c = (s.config ?? {}) as StoredConfig;
   return { metric: c.objective?.metric ?? 'value', direction: c.objective?.direction ?? '', total: c.budget?.maxTrials ?? 0 };
+}
+
+/** `maximize val_accuracy`, or every objective of a multi-objective study: `maximize val_accuracy, minimize param_count`. */
+function objectiveText(s: Study): string {
+  const c = (s.config ?? {}) as StoredConfig;
+  const all = c.objectives?.length ? c.objectives : [c.objective ?? {}];
+  return all.map((o) => `${o.direction ?? ''} ${o.metric ?? 'value'}`.trim()).join(', ');
 }
 
 /** Trials that have ended, of the budget's maximum: `4/6`. */
@@ -22,9 +33,15 @@ function progress(s: Study): string {
   return `${done}/${configOf(s).total}`;
 }
 
+/** A study's constraints as `param_count ≤ 2,000, …`, or null for none. */
+function constraintsOf(s: Study): string | null {
+  const constraints = ((s.config ?? {}) as StoredConfig).constraints ?? [];
+  return constraints.length ? constraints.map(boundText).join(', ') : null;
+}
+
 function showStudy(ctx: Context, s: Study): void {
   if (ctx.json) return ctx.print(JSON.stringify(s, null, 2));
-  const c = configOf(s);
+  const constraints = constraintsOf(s);
   const counts = Object.entries(s.counts).filter(([, n]) => n > 0).map(([state, n]) => `${state} ${n}`).join(', ');
   ctx.print(
     fields([
@@ -33,7 +50,9 @@ function showStudy(ctx: Context, s: Study): void {
       ['state', s.state],
       ['message', s.message],
       ['dataset', s.datasetId],
-      ['objective', `${c.direction} ${c.metric}`.trim()],
+      ['objective', objectiveText(s)],
+      // Only a study with constraints has the line, so that other studies print as they always did.
+      ...(constraints ? [['constraints', constraints] as [string, string]] : []),
       ['trials', `${progress(s)} ended${counts ? ` (${counts})` : ''}`],
       ['best', s.best ? `${number(s.best.value)} (trial #${s.best.number}, ${s.best.family}, ${s.best.state})` : null],
       ['model', s.model ? `${s.model.name} v${s.model.version}` : null],
@@ -48,7 +67,12 @@ function showStudy(ctx: Context, s: Study): void {
 const create: Command = {
   words: ['studies', 'create'],
   synopsis: '--file STUDY.json|- [--dataset ID] [--name NAME] [--watch] [-q]',
-  summary: 'start a study from a JSON file (the body of POST /v1/studies); --dataset and --name override its fields',
+  summary:
+    "start a study from a JSON file (the body of POST /v1/studies); --dataset and --name override its fields.\n" +
+    "           Several objectives: \"objectives\": [{\"metric\": \"val_accuracy\"}, {\"metric\": \"param_count\"}] (the first is primary;\n" +
+    '           others: the validation metrics or the costs param_count, predict_ms_per_row, train_seconds, all minimized;\n' +
+    '           search.algorithm nsga2, motpe, random or grid); bounds a promoted trial must meet:\n' +
+    '           "constraints": [{"metric": "predict_ms_per_row", "max": 0.05}] (max, min or both)',
   options: { file: { type: 'string', short: 'f' }, dataset: { type: 'string' }, name: { type: 'string' }, watch: { type: 'boolean', short: 'w' }, quiet: { type: 'boolean', short: 'q' } },
   async run(ctx, _, values) {
     const file = stringOf(values, 'file');
@@ -107,7 +131,7 @@ const show: Command = {
 const leaderboard: Command = {
   words: ['studies', 'leaderboard'],
   synopsis: 'ID [--limit N]',
-  summary: 'trials ranked by the objective',
+  summary: 'trials ranked by the objective; with several objectives or constraints, by Pareto front, with each objective, feasibility, the front\'s size and hypervolume',
   ...idOnly,
   options: { limit: { type: 'string' } },
   async run(ctx, [id], values) {
@@ -117,12 +141,7 @@ const leaderboard: Command = {
       ctx.print(JSON.stringify(board, null, 2));
       return 0;
     }
-    ctx.print(
-      table(
-        ['RANK', 'TRIAL', 'FAMILY', 'STATE', 'VALUE', 'EPOCHS', 'TIME', 'PARAMS'],
-        board.trials.map((t) => [t.rank, `#${t.number}`, t.family, t.state, number(t.value), t.epochs, duration(t.durationMs), pairs(t.params)]),
-      ),
-    );
+    ctx.print(leaderboardText(board));
     return 0;
   },
 };

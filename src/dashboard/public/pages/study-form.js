@@ -1,8 +1,9 @@
-// The form that starts a study: dataset, objective, families, budget and search algorithm.
+// The form that starts a study: dataset, objectives and a constraint, families, budget and search algorithm.
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { html } from '../html.js';
 import { ErrorNote, useApi } from '../util.js';
+import { COST_METRICS } from './objectives.js';
 
 /** The objective metrics the api accepts per task, the first being the default. */
 const METRICS = {
@@ -12,20 +13,54 @@ const METRICS = {
 };
 const FAMILIES = ['mlp', 'cnn', 'rnn', 'transformer'];
 const ALGORITHMS = ['random', 'tpe', 'evolution', 'grid'];
+/** The samplers the api accepts with two or more objectives (random and grid read no values). */
+const MULTI_OBJECTIVE_ALGORITHMS = ['nsga2', 'motpe', 'random', 'grid'];
 const SCHEDULERS = ['', 'asha', 'hyperband'];
 
 /** The direction that fits a metric: accuracy goes up, losses and errors go down. */
 const directionOf = (metric) => (metric === 'val_accuracy' ? 'maximize' : 'minimize');
 
+/**
+ * What an extra objective may be: a cost the worker measures, or the task's other validation
+ * metric; never one already chosen (`taken`).
+ */
+export function extraMetrics(task, taken) {
+  return [...(METRICS[task] ?? METRICS.classification), ...COST_METRICS].filter((m) => !taken.includes(m));
+}
+
+/** What a constraint may bound: any metric of the task or a cost. */
+export const constraintMetrics = (task) => [...(METRICS[task] ?? METRICS.classification), ...COST_METRICS];
+
+/** The algorithms offered: with a second objective only those that take several. */
+export const algorithmsFor = (f) => (f.second ? MULTI_OBJECTIVE_ALGORITHMS : ALGORITHMS);
+
+/**
+ * The fields made consistent after a change: an extra objective that is no longer allowed (the
+ * same as an earlier one) is dropped, a third needs a second, and an algorithm that takes one
+ * objective gives way to nsga2 once there are two.
+ */
+export function reconcile(f, task) {
+  const second = f.second && extraMetrics(task, [f.metric]).includes(f.second) ? f.second : '';
+  const third = second && f.third && extraMetrics(task, [f.metric, second]).includes(f.third) ? f.third : '';
+  const next = { ...f, second, third };
+  return algorithmsFor(next).includes(next.algorithm) ? next : { ...next, algorithm: 'nsga2' };
+}
+
 /** The request body of POST /v1/studies from the form's fields. */
 export function studyBody(f, dataset) {
+  const primary = { metric: f.metric, direction: f.direction };
+  const extra = [f.second, f.third].filter(Boolean);
   const body = {
     name: f.name.trim(),
     datasetId: f.datasetId,
-    objective: { metric: f.metric, direction: f.direction },
+    // Several objectives go as `objectives`, the primary first; each other one's direction is the api's (costs are minimized).
+    ...(extra.length ? { objectives: [primary, ...extra.map((metric) => ({ metric }))] } : { objective: primary }),
     budget: { maxTrials: Number(f.maxTrials), maxEpochs: Number(f.maxEpochs), parallelism: Number(f.parallelism) },
     search: { algorithm: f.algorithm },
   };
+  if (f.constraintMetric && String(f.constraintValue ?? '').trim() !== '') {
+    body.constraints = [{ metric: f.constraintMetric, [f.constraintBound === 'min' ? 'min' : 'max']: Number(f.constraintValue) }];
+  }
   // No family ticked: the api picks every family that fits the dataset.
   if (f.families.length) body.search.families = f.families;
   if (f.scheduler) body.search.scheduler = f.scheduler;
@@ -40,7 +75,7 @@ export function studyBody(f, dataset) {
 
 export function StudyForm({ onStarted }) {
   const datasets = useApi('/v1/datasets?limit=100');
-  const [f, setF] = useState({ name: '', datasetId: '', metric: '', direction: '', families: [], maxTrials: 10, maxEpochs: 10, parallelism: 1, algorithm: 'random', scheduler: '', window: 12, horizon: 1 });
+  const [f, setF] = useState({ name: '', datasetId: '', metric: '', direction: '', second: '', third: '', constraintMetric: '', constraintBound: 'max', constraintValue: '', families: [], maxTrials: 10, maxEpochs: 10, parallelism: 1, algorithm: 'random', scheduler: '', window: 12, horizon: 1 });
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
   const list = datasets.data?.datasets ?? [];
@@ -54,12 +89,12 @@ export function StudyForm({ onStarted }) {
   useEffect(() => {
     if (!dataset) return;
     const metric = metrics.includes(f.metric) ? f.metric : metrics[0];
-    setF((x) => ({ ...x, metric, direction: directionOf(metric), name: x.name || `${dataset.name}-search` }));
+    setF((x) => reconcile({ ...x, metric, direction: directionOf(metric), name: x.name || `${dataset.name}-search`, constraintMetric: constraintMetrics(dataset.task).includes(x.constraintMetric) ? x.constraintMetric : '' }, dataset.task));
   }, [f.datasetId, dataset?.task]);
 
   const set = (field) => (e) => {
     const value = e.currentTarget.value;
-    setF((x) => (field === 'metric' ? { ...x, metric: value, direction: directionOf(value) } : { ...x, [field]: value }));
+    setF((x) => reconcile(field === 'metric' ? { ...x, metric: value, direction: directionOf(value) } : { ...x, [field]: value }, dataset?.task));
   };
   const toggle = (family) => (e) => {
     const on = e.currentTarget.checked;
@@ -100,6 +135,32 @@ export function StudyForm({ onStarted }) {
         </label>
       </div>
       <fieldset>
+        <legend>More objectives and a constraint (optional: a Pareto front of trade-offs; costs are minimized)</legend>
+        <div class="fields">
+          <label>Second objective
+            <select name="second" value=${f.second} onChange=${set('second')}>
+              <option value="">none</option>${extraMetrics(dataset?.task, [f.metric]).map((m) => html`<option value=${m}>${m}</option>`)}
+            </select>
+          </label>
+          ${f.second && html`<label>Third objective
+            <select name="third" value=${f.third} onChange=${set('third')}>
+              <option value="">none</option>${extraMetrics(dataset?.task, [f.metric, f.second]).map((m) => html`<option value=${m}>${m}</option>`)}
+            </select>
+          </label>`}
+          <label>Constraint on
+            <select name="constraintMetric" value=${f.constraintMetric} onChange=${set('constraintMetric')}>
+              <option value="">none</option>${constraintMetrics(dataset?.task).map((m) => html`<option value=${m}>${m}</option>`)}
+            </select>
+          </label>
+          ${f.constraintMetric && html`<label>Bound
+            <select name="constraintBound" value=${f.constraintBound} onChange=${set('constraintBound')}>
+              <option value="max">at most</option><option value="min">at least</option>
+            </select>
+          </label>
+          <label>Value <input name="constraintValue" type="number" step="any" required value=${f.constraintValue} onInput=${set('constraintValue')} /></label>`}
+        </div>
+      </fieldset>
+      <fieldset>
         <legend>Families (none ticked: every family that fits the dataset)</legend>
         <div class="row">${FAMILIES.map((fam) => html`<label class="inline"><input type="checkbox" name="families" value=${fam} checked=${f.families.includes(fam)} onChange=${toggle(fam)} /> ${fam}</label>`)}</div>
       </fieldset>
@@ -109,7 +170,7 @@ export function StudyForm({ onStarted }) {
         <label>Parallel trials <input name="parallelism" type="number" min="1" max="64" required value=${f.parallelism} onInput=${set('parallelism')} /></label>
         <label>Seed <input name="seed" type="number" min="0" step="1" placeholder="none" value=${f.seed ?? ''} onInput=${set('seed')} /></label>
         <label>Search algorithm
-          <select name="algorithm" value=${f.algorithm} onChange=${set('algorithm')}>${ALGORITHMS.map((a) => html`<option value=${a}>${a}</option>`)}</select>
+          <select name="algorithm" value=${f.algorithm} onChange=${set('algorithm')}>${algorithmsFor(f).map((a) => html`<option value=${a}>${a}</option>`)}</select>
         </label>
         <label>Scheduler
           <select name="scheduler" value=${f.scheduler} onChange=${set('scheduler')}>${SCHEDULERS.map((s) => html`<option value=${s}>${s || 'none'}</option>`)}</select>

@@ -5,7 +5,9 @@ import { api } from '../api.js';
 import { Chart } from '../charts.js';
 import { html } from '../html.js';
 import { duration, ErrorNote, num, StateBadge, useApi, when } from '../util.js';
-import { Leaderboard } from './leaderboard.js';
+import { Leaderboard, ParetoSummary } from './leaderboard.js';
+import { constraintText, objectivesOf, objectiveText, ranksByFront } from './objectives.js';
+import { paretoOption } from './pareto-chart.js';
 import { curvesOption, historyOption, importanceOption, parallelOption } from './study-charts.js';
 import { ContinueStudy } from './study-continue.js';
 import { PACE, useLiveStudy } from './study-live.js';
@@ -13,15 +15,19 @@ import { baselineOf, progressOf, timingOf } from './studies.js';
 
 const ACTIVE = ['queued', 'running'];
 
+/** A leaderboard entry's place on a Pareto front; nothing for a study ranked by one objective. */
+const frontOf = (r) => (r && 'front' in r ? { front: r.front, crowding: r.crowding, values: r.values, violation: r.violation, feasible: r.feasible } : {});
+
 /**
  * The api's trials (ranked by the leaderboard) joined with what the live events say: the
  * events are newer for state and curves, the api has the durations and best epochs.
  */
 function joinTrials(listed, ranked, store) {
-  const ranks = new Map(ranked.map((t) => [t.id, t.rank]));
+  const byId = new Map(ranked.map((t) => [t.id, t]));
   const rows = listed.map((t) => {
     const live = store.trials.get(t.id);
-    return { ...t, rank: ranks.get(t.id) ?? null, state: live?.state ?? t.state, value: t.value ?? live?.value ?? null, curve: live?.curve ?? [], pausedAt: live?.pausedAt ?? null, rung: live?.rung ?? t.rung };
+    const r = byId.get(t.id);
+    return { ...t, ...frontOf(r), rank: r?.rank ?? null, state: live?.state ?? t.state, value: t.value ?? live?.value ?? null, curve: live?.curve ?? [], pausedAt: live?.pausedAt ?? null, rung: live?.rung ?? t.rung };
   });
   const known = new Set(listed.map((t) => t.id));
   for (const live of store.trials.values()) {
@@ -41,7 +47,10 @@ function Header({ study, dataset, onCancel, onContinued }) {
       ${ACTIVE.includes(study.state) && html`<button class="danger" data-testid="cancel-study" onClick=${onCancel}>Cancel study</button>`}
     </div>
     <dl class="facts">
-      <dt>Objective</dt><dd>${c.objective.direction} ${c.objective.metric}</dd>
+      ${ranksByFront(c)
+        ? html`<dt>Objectives</dt><dd data-testid="study-objectives">${objectivesOf(c).map(objectiveText).join(', ')}</dd>
+          ${c.constraints?.length ? html`<dt>Constraints</dt><dd data-testid="study-constraints">${c.constraints.map(constraintText).join(', ')}</dd>` : null}`
+        : html`<dt>Objective</dt><dd>${c.objective.direction} ${c.objective.metric}</dd>`}
       <dt>Search</dt><dd>${c.search.algorithm} over ${c.search.families.join(', ')}${c.search.scheduling?.scheduler ? `, ${c.search.scheduling.scheduler} scheduler` : ''}${c.search.scheduling?.pruner ? ', median pruner' : ''}</dd>
       <dt>Budget</dt><dd><span data-testid="study-budget">${c.budget.maxTrials} trials × ${c.budget.maxEpochs} epochs, ${c.budget.parallelism} at once${c.budget.timeLimitSeconds !== undefined ? `, at most ${duration(c.budget.timeLimitSeconds * 1000)}` : ''}</span></dd>
       <dt>Progress</dt><dd data-testid="study-progress">${p.trialsDone} / ${p.trialsTotal} trials ended, ${p.epochsDone} / ${p.epochsTotal} epochs; ${Object.entries(study.counts).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`).join(', ')}</dd>
@@ -104,6 +113,12 @@ export default function StudyPage({ params }) {
   }, [completed]);
 
   const trials = useMemo(() => joinTrials(listed.data?.trials ?? [], ranked.data?.trials ?? [], live.store), [listed.data, ranked.data, live.version]);
+  const config = study.data?.config;
+  // A chart of the first two objectives; a study with one objective and constraints has none.
+  const pareto = useMemo(() => (config && objectivesOf(config).length > 1 ? paretoOption({ trials, objectives: objectivesOf(config) }) : null), [trials, config]);
+  const openTrial = (params) => {
+    if (params.data?.trialId) location.hash = `#/studies/${encodeURIComponent(id)}/trials/${encodeURIComponent(params.data.trialId)}`;
+  };
   const baseline = study.data ? baselineOf(study.data) : null;
 
   async function cancel() {
@@ -135,8 +150,10 @@ export default function StudyPage({ params }) {
       <div class="card"><h2>Optimization history</h2><${Chart} id="history" option=${historyOption({ trials, direction, metric, baseline })} /></div>
       <div class="card"><h2>Learning curves</h2><${Chart} id="curves" option=${curvesOption({ trials, metric })} /></div>
     </div>
+    ${pareto && html`<div class="card"><h2>Pareto front</h2><${Chart} id="pareto" height=${380} option=${pareto} onClick=${openTrial} /></div>`}
     <div class="card"><h2>Leaderboard</h2>
-      ${trials.length === 0 ? html`<p class="muted">No trials yet.</p>` : html`<${Leaderboard} trials=${trials} studyId=${id} direction=${direction} />`}
+      ${ranksByFront(study.data.config) && html`<${ParetoSummary} config=${study.data.config} pareto=${ranked.data?.pareto} />`}
+      ${trials.length === 0 ? html`<p class="muted">No trials yet.</p>` : html`<${Leaderboard} trials=${trials} studyId=${id} direction=${direction} config=${study.data.config} />`}
     </div>
     <div class="grid">
       <div class="card"><h2>Parameter importance</h2><${Importance} importance=${importance} /></div>
