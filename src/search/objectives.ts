@@ -85,19 +85,35 @@ export function violationOf(metrics: Readonly<Record<string, number>> | null | u
 export function peelFronts(points: readonly Point[], violations: readonly number[], directions: readonly Direction[], need = Infinity): number[][] {
   const fronts: number[][] = [];
   let covered = 0;
+  const m = directions.length;
   const minimized = points.map((p) => toMinimize(p, directions));
   const lexicographic = (a: number, b: number): number => {
-    for (let k = 0; k < directions.length; k++) {
+    for (let k = 0; k < m; k++) {
       const d = minimized[a]![k]! - minimized[b]![k]!;
       if (d !== 0) return d;
     }
     return a - b;
   };
+  // j comes before i in lexicographic order: it dominates i unless i beats it somewhere or they are equal.
+  const dominatesLater = (j: number, i: number): boolean => {
+    const a = minimized[j]!;
+    const b = minimized[i]!;
+    let strictly = false;
+    for (let k = 0; k < m; k++) {
+      if (a[k]! > b[k]!) return false;
+      if (a[k]! < b[k]!) strictly = true;
+    }
+    return strictly;
+  };
   let remaining = points.map((_, i) => i).filter((i) => violations[i]! <= 0).sort(lexicographic);
   while (remaining.length > 0 && covered < need) {
     const front: number[] = [];
     const rest: number[] = [];
-    for (const i of remaining) (front.some((j) => dominates(points[j]!, points[i]!, directions)) ? rest : front).push(i);
+    for (const i of remaining) {
+      // With two objectives the front's last member has its lowest second value so far: one comparison.
+      const beaten = m === 2 && front.length > 0 ? dominatesLater(front[front.length - 1]!, i) : front.some((j) => dominatesLater(j, i));
+      (beaten ? rest : front).push(i);
+    }
     fronts.push(front.sort((a, b) => a - b));
     covered += front.length;
     remaining = rest;
@@ -124,18 +140,20 @@ export interface FrontPlace {
 
 /**
  * The best `need` points (all when left out), as [index, place] pairs best first: by front, and
- * within a front by the primary objective (the first), then by `ties` (trial numbers).
+ * within a front by the primary objective (the first), then by `ties` (trial numbers). `first`
+ * is the whole first front, however small `need` is.
  */
-export function frontRanking(points: readonly Point[], violations: readonly number[], directions: readonly Direction[], ties: readonly number[], need = Infinity): [number, FrontPlace][] {
+export function frontRanking(points: readonly Point[], violations: readonly number[], directions: readonly Direction[], ties: readonly number[], need = Infinity): { order: [number, FrontPlace][]; first: number[] } {
   const sign = directions[0] === 'maximize' ? -1 : 1;
-  const out: [number, FrontPlace][] = [];
-  for (const [f, members] of peelFronts(points, violations, directions, need).entries()) {
+  const order: [number, FrontPlace][] = [];
+  const fronts = peelFronts(points, violations, directions, need);
+  for (const [f, members] of fronts.entries()) {
     const crowding = crowdingDistance(members.map((i) => points[i]!));
     const ordered = members.map((i, k): [number, FrontPlace] => [i, { front: f, crowding: crowding[k]! }]);
     ordered.sort(([a], [b]) => sign * (points[a]![0]! - points[b]![0]!) || ties[a]! - ties[b]!);
-    out.push(...ordered);
+    order.push(...ordered);
   }
-  return out.slice(0, need);
+  return { order: order.slice(0, need), first: fronts[0] ?? [] };
 }
 
 /**

@@ -169,6 +169,17 @@ export function trialStore(db: Db, provider: 'sqlite' | 'postgresql') {
       return rows.map((r) => ({ ...r, state: r.state as TrialState }));
     },
     /**
+     * `values` with the metrics of the finished trials (completed or pruned; null for the others),
+     * in one read: what the leaderboard of a study ranked by its Pareto front needs.
+     */
+    async valuesAndOutcomes(studyId: string): Promise<{ id: string; number: number; state: TrialState; value: number | null; epochs: number; metrics: EpochMetrics | null }[]> {
+      const rows = await db.trial.findMany({ where: { studyId }, orderBy: { number: 'asc' }, select: { id: true, number: true, state: true, value: true, epochs: true, metrics: true } });
+      return rows.map((r) => {
+        const finished = r.state === 'completed' || r.state === 'pruned';
+        return { ...r, state: r.state as TrialState, metrics: finished && r.metrics !== null ? parseJson(epochMetricsSchema, r.metrics, `metrics of trial ${r.id}`) : null };
+      });
+    },
+    /**
      * The finished trials (completed or pruned) of a study with their metrics, by number: what a
      * study ranked by its Pareto front (several objectives, or constraints) compares.
      */

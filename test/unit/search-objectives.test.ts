@@ -71,12 +71,15 @@ describe('frontRanking and bestFeasible', () => {
   const numbers = [0, 1, 2, 3, 4];
 
   it('orders by front, then by the primary objective, with crowding distance per front', () => {
-    const ranking = frontRanking(points, violations, dirs, numbers);
+    const { order: ranking, first } = frontRanking(points, violations, dirs, numbers);
+    expect(first).toEqual([0, 1, 3]);
     expect(ranking.map(([i]) => i)).toEqual([0, 1, 3, 2, 4]);
     expect(ranking.map(([, p]) => p.front)).toEqual([0, 0, 0, 1, 2]);
     const front = [points[0]!, points[1]!, points[3]!];
     expect(ranking.slice(0, 3).map(([, p]) => p.crowding)).toEqual(crowdingDistance(front));
-    expect(frontRanking(points, violations, dirs, numbers, 2).map(([i]) => i)).toEqual([0, 1]);
+    expect(frontRanking(points, violations, dirs, numbers, 2).order.map(([i]) => i)).toEqual([0, 1]);
+    // The first front is whole however few entries are asked for.
+    expect(frontRanking(points, violations, dirs, numbers, 1).first).toEqual([0, 1, 3]);
   });
 
   it('promotes the best primary value among feasible points, which is on the front', () => {

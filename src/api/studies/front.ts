@@ -3,7 +3,7 @@
  * finished trials by front and, within one, by the primary objective; the front's hypervolume.
  */
 import type { EpochMetrics, TrialState } from '../../domain.ts';
-import { frontRanking, hypervolume, objectivesOf, peelFronts, referencePoint, valuesOf, violationOf, type ObjectiveConfig } from '../../search/index.ts';
+import { frontRanking, hypervolume, objectivesOf, referencePoint, valuesOf, violationOf, type ObjectiveConfig } from '../../search/index.ts';
 
 /** Where a finished trial stands; absent (null) for trials still under way or missing a metric. */
 export interface FrontEntry {
@@ -42,7 +42,7 @@ export function rankByFront(outcomes: readonly Outcome[], config: ObjectiveConfi
   });
   const points = scored.map((s) => s.values);
   const violations = scored.map((s) => s.violation);
-  const ranking = frontRanking(points, violations, directions, scored.map((s) => s.t.number), limit);
+  const { order: ranking, first } = frontRanking(points, violations, directions, scored.map((s) => s.t.number), limit);
   const entries = ranking.map(([i, place]) => ({
     id: scored[i]!.t.id,
     front: place.front,
@@ -50,8 +50,6 @@ export function rankByFront(outcomes: readonly Outcome[], config: ObjectiveConfi
     values: points[i]!,
     violation: violations[i]!,
   }));
-  // The whole first front, however few trials the page shows.
-  const first = peelFronts(points, violations, directions, 1)[0] ?? [];
   const feasibleFront = first.filter((i) => violations[i]! <= 0).map((i) => points[i]!);
   if (feasibleFront.length === 0) return { entries, pareto: null };
   const feasible = points.filter((_, i) => violations[i]! <= 0);

@@ -33,6 +33,26 @@ export function trialView(t: TrialRecord) {
  */
 const RANKED_STATES: TrialState[] = ['completed', 'pruned', 'running', 'paused'];
 
+interface Ranked {
+  counts: Record<string, number>;
+  epochs: number;
+  top: TrialRecord[];
+  /** Studies ranked by front: each ranked finished trial's place. */
+  front: Map<string, FrontEntry> | null;
+  pareto: ParetoSummary | null;
+}
+
+/** Trials per state, and epochs trained in all. */
+function tally(values: readonly { state: TrialState; epochs: number }[]): Pick<Ranked, 'counts' | 'epochs'> {
+  const counts: Record<string, number> = { queued: 0, running: 0, paused: 0, completed: 0, pruned: 0, failed: 0, cancelled: 0 };
+  let epochs = 0;
+  for (const t of values) {
+    counts[t.state] = (counts[t.state] ?? 0) + 1;
+    epochs += t.epochs;
+  }
+  return { counts, epochs };
+}
+
 /** A model name made from a study name: "My digits!" → "My-digits". */
 function slug(name: string): string {
   const s = name.trim().replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 100).replace(/-+$/, '');
@@ -47,29 +67,24 @@ export function studyHandlers(deps: { repo: Repository; coordinator: Coordinator
    * read as values only. A study with several objectives or constraints ranks its finished
    * trials by their Pareto front first (see front.ts), then the ones under way by value.
    */
-  async function ranked(study: StudyRecord, limit: number): Promise<{ counts: Record<string, number>; epochs: number; top: TrialRecord[]; front: Map<string, FrontEntry> | null; pareto: ParetoSummary | null }> {
-    const values = await repo.trials.values(study.id);
-    const counts: Record<string, number> = { queued: 0, running: 0, paused: 0, completed: 0, pruned: 0, failed: 0, cancelled: 0 };
-    let epochs = 0;
-    for (const t of values) {
-      counts[t.state] = (counts[t.state] ?? 0) + 1;
-      epochs += t.epochs;
-    }
+  async function ranked(study: StudyRecord, limit: number): Promise<Ranked> {
     const { direction } = study.config.objective;
     if (ranksByFront(study.config)) {
-      const { entries, pareto } = rankByFront(await repo.trials.outcomes(study.id), study.config, limit);
+      const values = await repo.trials.valuesAndOutcomes(study.id);
+      const { entries, pareto } = rankByFront(values.filter((t) => t.state === 'completed' || t.state === 'pruned'), study.config, limit);
       const onFront = new Set(entries.map((e) => e.id));
       // Then the finished trials missing an objective's metric, and the ones under way, by value.
       const rest = rankByValue(values.filter((t) => RANKED_STATES.includes(t.state) && !onFront.has(t.id)), direction).slice(0, Math.max(0, limit - entries.length));
       const ids = [...entries.map((e) => e.id), ...rest.map((t) => t.id)];
       const records = new Map((ids.length === 0 ? [] : await repo.trials.some(ids)).map((t) => [t.id, t]));
       const top = ids.flatMap((id) => records.get(id) ?? []);
-      return { counts, epochs, top, front: new Map(entries.map((e) => [e.id, e])), pareto };
+      return { ...tally(values), top, front: new Map(entries.map((e) => [e.id, e])), pareto };
     }
+    const values = await repo.trials.values(study.id);
     const ids = rankByValue(values.filter((t) => RANKED_STATES.includes(t.state)), direction).slice(0, limit).map((t) => t.id);
     // Ranked again on the full records: a running trial's value may have moved between the two reads.
     const top = ids.length === 0 ? [] : rankByValue(await repo.trials.some(ids), direction);
-    return { counts, epochs, top, front: null, pareto: null };
+    return { ...tally(values), top, front: null, pareto: null };
   }
 
   async function view(study: StudyRecord) {
