@@ -7,7 +7,8 @@
  * RSS) is that pair's alone. Env: BENCH_SECONDS (timed seconds per pair,
  * default 10), BENCH_FAMILIES (comma list), BENCH_BACKENDS (comma list),
  * BENCH_PYTHON (default /usr/bin/python3, needs Debian's python3-torch and
- * libopenblas0-pthread for the fast BLAS).
+ * libopenblas0-pthread for the fast BLAS). Against any other BLAS the ratio
+ * is withheld (see slowBlas).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -57,6 +58,17 @@ function torch(family: string): Result | string {
   return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as Result;
 }
 
+/**
+ * Why PyTorch's BLAS is not a fair reference, or null when it is a tuned one (OpenBLAS, MKL,
+ * BLIS, ATLAS). Debian's python3-torch links libblas.so.3, which is Netlib's reference BLAS
+ * unless libopenblas0-pthread (or another) takes that name through update-alternatives.
+ */
+function slowBlas(path: string | undefined): string | null {
+  if (path === undefined) return null;
+  if (/openblas|mkl|blis|atlas/i.test(path)) return null;
+  return path === 'none' ? 'no BLAS library we can name' : `the reference BLAS (${path})`;
+}
+
 function child(backend: string, family: string): Result | string {
   try {
     const out = execFileSync(process.execPath, ['--import', 'tsx', join(here, 'train.ts'), '--one', backend, family], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
@@ -83,6 +95,11 @@ async function main() {
   for (const family of families) reference.set(family, torch(family));
   const blas = [...reference.values()].find((r): r is Result & { blas?: string } => typeof r !== 'string') as { blas?: string } | undefined;
   if (blas?.blas) console.log(`PyTorch BLAS: ${blas.blas}`);
+  const slow = slowBlas(blas?.blas);
+  if (slow) {
+    // A ratio against PyTorch on the reference BLAS flatters us (issue 16: cnn 1.10× there, 0.44× against OpenBLAS).
+    console.log(`PyTorch runs on ${slow}: its figures are shown, ours / torch is withheld. For the fast reference: apt-get install -y libopenblas0-pthread`);
+  }
   for (const backend of backends) {
     for (const family of families) {
       const ours = child(backend, family);
@@ -92,7 +109,7 @@ async function main() {
         if (ours === 'not installed' || /could not (be loaded|start)/.test(ours)) break;
         continue;
       }
-      const ratio = typeof ref === 'string' ? 'n/a' : (ours.samplesPerSecond / ref.samplesPerSecond).toFixed(2);
+      const ratio = typeof ref === 'string' ? 'n/a' : slow ? 'withheld' : (ours.samplesPerSecond / ref.samplesPerSecond).toFixed(2);
       rows.push([
         family, backend, ours.samplesPerSecond.toFixed(1), ours.peakRssMb.toFixed(0),
         typeof ref === 'string' ? `n/a (${ref.slice(0, 40)})` : ref.samplesPerSecond.toFixed(1),
