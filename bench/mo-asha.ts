@@ -7,30 +7,43 @@
  * this process. In the default mlp space (1-3 layers of 16-256 units) size and accuracy trade
  * off: models range from ~1,200 to ~150,000 weights.
  *
- * Per seed, two studies with the same seed and the random sampler, so trial k has the same
- * parameters in both: `full` trains every trial to maxEpochs (default early stopping), `asha`
- * uses search.scheduler 'asha' (minResource 1, reductionFactor 3, maxResource maxEpochs). Both
- * get the same number of trials: the question is what pruning costs the front of those
- * configurations, not what the saved epochs could buy elsewhere.
+ * Per seed, three studies with the same seed and the random sampler, which draws trial n from
+ * (seed, n) alone, so trial n has the same parameters in all three (checked): `full` trains
+ * every trial to maxEpochs (default early stopping); `asha` uses search.scheduler 'asha'
+ * (minResource 1, reductionFactor 3, maxResource maxEpochs) on the same number of trials, which
+ * shows what pruning costs the front of those configurations; `asha×k` is the same scheduler
+ * on k times the trials (its first ones are full's), which spends the epochs that pruning saves
+ * on more configurations: the question of issue 15, whether MO-ASHA reaches the hypervolume of
+ * no pruning with fewer epochs.
  *
  * Measured per study: epochs trained (GET /v1/studies/{id}), wall time (its createdAt to
  * endedAt), the hypervolume of the front of its finished trials (completed and pruned, as the
  * leaderboard ranks them, from GET /v1/studies/{id}/trials) and the same after every epoch
- * trained, in training order, each trial counted at its best epoch so far. Both studies of a
+ * trained, in training order, each trial counted at its best epoch so far. The studies of a
  * seed share one reference point: referencePoint (src/search/objectives.ts) over the finished
- * trials of both, so the worst accuracy and the largest model seen, a tenth of the range out.
- * Shown per seed and over seeds (mean, min, max), asha ÷ full: epochs, final hypervolume,
- * epochs to reach 90/95/99% of full's final hypervolume, asha's final hypervolume against
- * full's after as many epochs, the best val_accuracy, and wall time.
+ * trials of all three, so the worst accuracy and the largest model seen, a tenth of the range
+ * out.
+ *
+ * Per seed, a row per study: its trials by state; epochs (and ÷ full's); final hypervolume
+ * (and ÷ full's); that ÷ full's hypervolume after as many epochs as this study trained (above
+ * 1: ahead of no pruning at equal epochs); epochs trained until its hypervolume first reached
+ * 90/95/99/100% of full's final one ("not reached" if never); best val_accuracy; wall seconds.
+ * The summary gives each pruned study ÷ full over seeds (mean and min–max over the seeds where
+ * the ratio exists, then the number of seeds where the study never reached the target): epochs
+ * trained; final hypervolume; epochs to reach each share of full's final hypervolume ÷ the
+ * epochs full took to reach it; epochs to reach 100% ÷ every epoch full trained (what a user of
+ * the full study paid to have it); final hypervolume ÷ full's after as many epochs; best
+ * val_accuracy; wall time.
  *
  * Epoch times come from the repository (the API's learning curve has none); each study runs
  * alone with parallelism 1, so its epochs are trained one after another. Training on the wasm
  * backend is not bit-for-bit repeatable: the same no-pruning study run twice (27 trials)
  * differed by 0.7% in final hypervolume and 4% in epochs, which bounds what one seed can show.
  *
- * Env: BENCH_SEEDS (default 5), BENCH_FIRST_SEED (default 1), BENCH_TRIALS (trials per study,
- * default 54), BENCH_MAX_EPOCHS (default 27), BENCH_BACKEND (wasm or cpu, default wasm).
- * The defaults took 5-8 minutes on 2 cores (shared with other work).
+ * Env: BENCH_SEEDS (default 5), BENCH_FIRST_SEED (default 1), BENCH_TRIALS (trials of full
+ * and asha, default 54), BENCH_ASHA_TRIALS_FACTOR (k, default 3), BENCH_MAX_EPOCHS (default
+ * 27), BENCH_BACKEND (wasm or cpu, default wasm).
+ * The defaults took about 7 minutes on 2 cores (shared with other work).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -45,6 +58,8 @@ const SEEDS = env('BENCH_SEEDS', 5);
 const FIRST_SEED = env('BENCH_FIRST_SEED', 1);
 /** 2 × 27: with η = 3, ASHA's rungs at 1, 3, 9 and 27 epochs keep 54, 18, 6 and 2 trials when they fill. */
 const TRIALS = env('BENCH_TRIALS', 54);
+/** k: the asha×k study gets k × TRIALS trials. */
+const FACTOR = env('BENCH_ASHA_TRIALS_FACTOR', 3);
 const MAX_EPOCHS = env('BENCH_MAX_EPOCHS', 27);
 const BACKEND = process.env.BENCH_BACKEND === 'cpu' ? 'cpu' : 'wasm';
 const OBJECTIVES: CurveObjective[] = [
@@ -53,8 +68,20 @@ const OBJECTIVES: CurveObjective[] = [
 ];
 const DIRECTIONS = OBJECTIVES.map((o) => o.direction);
 /** Shares of full's final hypervolume whose epochs-to-reach are reported. */
-const LEVELS = [0.9, 0.95, 0.99];
+const LEVELS = [0.9, 0.95, 0.99, 1];
 const FINISHED = new Set(['completed', 'pruned']);
+
+/** A study of each seed: full first, the one the others are measured against. */
+interface ArmSpec {
+  name: string;
+  trials: number;
+  asha: boolean;
+}
+const ARMS: ArmSpec[] = [
+  { name: 'full', trials: TRIALS, asha: false },
+  { name: 'asha', trials: TRIALS, asha: true },
+  { name: `asha×${FACTOR}`, trials: Math.round(FACTOR * TRIALS), asha: true },
+];
 
 interface TrialView {
   id: string;
@@ -65,6 +92,7 @@ interface TrialView {
 }
 
 interface Arm {
+  name: string;
   epochs: number;
   seconds: number;
   counts: Record<string, number>;
@@ -73,7 +101,7 @@ interface Arm {
   timeline: TrainedEpoch[];
   /** Final metrics of each trial that has them, by number: the costs the curve reads. */
   costs: Map<number, Record<string, number>>;
-  /** Each trial's parameters as JSON, by number: the pairing of the two arms is checked on them. */
+  /** Each trial's parameters as JSON, by number: the pairing of the arms is checked on them. */
   params: Map<number, string>;
 }
 
@@ -95,16 +123,16 @@ async function trialsOf(t: TestApp, studyId: string): Promise<TrialView[]> {
   return all;
 }
 
-async function runArm(t: TestApp, datasetId: string, arm: 'full' | 'asha', seed: number): Promise<Arm> {
-  const scheduler = arm === 'asha' ? { scheduler: 'asha', minResource: 1, reductionFactor: 3, maxResource: MAX_EPOCHS } : {};
+async function runArm(t: TestApp, datasetId: string, { name: arm, trials: maxTrials, asha }: ArmSpec, seed: number): Promise<Arm> {
+  const scheduler = asha ? { scheduler: 'asha', minResource: 1, reductionFactor: 3, maxResource: MAX_EPOCHS } : {};
   const { id } = await json<{ id: string }>(t, '/v1/studies', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
-      name: `mo-asha-${arm}-${seed}`,
+      name: `mo-asha-${arm.replace('×', 'x')}-${seed}`,
       datasetId,
       objectives: OBJECTIVES.map(({ metric }) => ({ metric })),
-      budget: { maxTrials: TRIALS, maxEpochs: MAX_EPOCHS, parallelism: 1 },
+      budget: { maxTrials, maxEpochs: MAX_EPOCHS, parallelism: 1 },
       search: { algorithm: 'random', families: ['mlp'], ...scheduler },
       seed,
     }),
@@ -126,79 +154,86 @@ async function runArm(t: TestApp, datasetId: string, arm: 'full' | 'asha', seed:
   if (timeline.length !== study.epochs) console.error(`warning: ${arm} seed ${seed}: ${timeline.length} epochs recorded, the study says ${study.epochs}`);
   const seconds = (Date.parse(study.endedAt) - Date.parse(study.createdAt)) / 1000;
   const params = new Map(trials.map((x) => [x.number, JSON.stringify(x.params)]));
-  return { epochs: study.epochs, seconds, counts: study.counts, points, timeline, costs, params };
+  return { name: arm, epochs: study.epochs, seconds, counts: study.counts, points, timeline, costs, params };
 }
 
-/** asha ÷ full for one seed; Infinity where asha never reached the target. */
-interface SeedResult {
+/** One pruned study ÷ full for one seed; Infinity where it never reached the target. */
+interface Versus {
   epochs: number;
   volume: number;
-  /** asha's epochs to reach each of LEVELS of full's final hypervolume, over full's. */
+  /** Its epochs to reach each of LEVELS of full's final hypervolume, over full's. */
   reach: number[];
-  /** asha's epochs to reach the highest of LEVELS, over every epoch full trained. */
+  /** Its epochs to reach the highest of LEVELS, over every epoch full trained. */
   reachTopOfAll: number;
-  /** asha's final hypervolume over full's after as many epochs as asha trained: above 1, asha is ahead at equal epochs. */
+  /** Its final hypervolume over full's after as many epochs as it trained: above 1, it is ahead at equal epochs. */
   sameEpochs: number;
   bestPrimary: number;
   seconds: number;
 }
 
-interface Curve {
-  final: number;
-  /** The hypervolume after as many epochs as asha trained in all. */
-  atAshaEpochs: number;
-  reach: (number | null)[];
-}
-
 const fmt = (x: number | null, digits = 2) => (x === null ? 'not reached' : Number.isFinite(x) ? x.toFixed(digits) : '∞');
 const best = (points: number[][]) => (OBJECTIVES[0]!.direction === 'maximize' ? Math.max : Math.min)(...points.map((p) => p[0]!));
+const ratio = (to: number | null, of: number | null) => (to === null || of === null ? Infinity : to / of);
 
-function report(seed: number, full: Arm, asha: Arm): SeedResult {
-  const unpaired = [...full.params].filter(([n, p]) => asha.params.get(n) !== p).length;
-  if (unpaired > 0) console.error(`warning: seed ${seed}: ${unpaired} trials have other parameters in the asha study than in the full one`);
-  const reference = referencePoint([...full.points, ...asha.points], DIRECTIONS);
-  const finalFull = hypervolume(full.points, reference, DIRECTIONS);
-  const [f, a] = ([['full', full], ['asha', asha]] as const).map(([name, arm]) => {
+/** Prints a row per study of one seed (full first) and returns each pruned one ÷ full. */
+function report(seed: number, arms: readonly Arm[]): Versus[] {
+  const [full, ...pruned] = arms as [Arm, ...Arm[]];
+  for (const arm of pruned) {
+    const unpaired = [...full.params].filter(([n, p]) => arm.params.get(n) !== p).length;
+    if (unpaired > 0) console.error(`warning: seed ${seed}: ${unpaired} of full's trials have other parameters in the ${arm.name} study`);
+  }
+  const reference = referencePoint(arms.flatMap((arm) => arm.points), DIRECTIONS);
+  const curves = arms.map((arm) => {
     const final = hypervolume(arm.points, reference, DIRECTIONS);
     const curve = hypervolumeCurve(arm.timeline, arm.costs, OBJECTIVES, reference);
     // The curve ends on the front of the finished trials, unless a trial's best epoch went missing.
     const last = curve.at(-1) ?? 0;
-    if (Math.abs(last - final) > 1e-9 * Math.max(1, final)) console.error(`warning: ${name} seed ${seed}: the curve ends at ${last}, the finished trials' front has ${final}`);
-    const reach = LEVELS.map((q) => epochsToReach(curve, q * finalFull));
-    const atAshaEpochs = curve[Math.min(asha.epochs, curve.length) - 1] ?? 0;
+    if (Math.abs(last - final) > 1e-9 * Math.max(1, final)) console.error(`warning: ${arm.name} seed ${seed}: the curve ends at ${last}, the finished trials' front has ${final}`);
+    return { final, curve };
+  });
+  const f = curves[0]!;
+  const fullAfter = (epochs: number) => f.curve[Math.min(epochs, f.curve.length) - 1] ?? 0;
+  const reaches = curves.map(({ curve }) => LEVELS.map((q) => epochsToReach(curve, q * f.final)));
+  arms.forEach((arm, i) => {
+    const { final } = curves[i]!;
     const counts = Object.entries(arm.counts).filter(([, n]) => n > 0).map(([state, n]) => `${n} ${state}`).join(', ');
-    console.log(`| ${seed} | ${name} | ${counts} | ${arm.epochs} | ${fmt(arm.epochs / full.epochs)} | ${final.toPrecision(5)} | ${fmt(final / finalFull, 3)} | ${fmt(atAshaEpochs / finalFull, 3)} | ${reach.map((e) => fmt(e, 0)).join(' / ')} | ${best(arm.points).toFixed(4)} | ${arm.seconds.toFixed(0)} |`);
-    return { final, atAshaEpochs, reach };
-  }) as [Curve, Curve];
-  const ratio = (to: number | null, of: number | null) => (to === null || of === null ? Infinity : to / of);
-  return {
-    epochs: asha.epochs / full.epochs,
-    volume: a.final / f.final,
-    sameEpochs: a.final / f.atAshaEpochs,
-    reach: LEVELS.map((_, i) => ratio(a.reach[i] ?? null, f.reach[i] ?? null)),
-    reachTopOfAll: ratio(a.reach.at(-1) ?? null, full.epochs),
-    bestPrimary: best(asha.points) / best(full.points),
-    seconds: asha.seconds / full.seconds,
-  };
+    console.log(`| ${seed} | ${arm.name} | ${counts} | ${arm.epochs} | ${fmt(arm.epochs / full.epochs)} | ${final.toPrecision(5)} | ${fmt(final / f.final, 3)} | ${fmt(final / fullAfter(arm.epochs), 3)} | ${reaches[i]!.map((e) => fmt(e, 0)).join(' / ')} | ${best(arm.points).toFixed(4)} | ${arm.seconds.toFixed(0)} |`);
+  });
+  return pruned.map((arm, j) => {
+    const { final } = curves[j + 1]!;
+    const reach = reaches[j + 1]!;
+    return {
+      epochs: arm.epochs / full.epochs,
+      volume: final / f.final,
+      sameEpochs: final / fullAfter(arm.epochs),
+      reach: LEVELS.map((_, i) => ratio(reach[i] ?? null, reaches[0]![i] ?? null)),
+      reachTopOfAll: ratio(reach.at(-1) ?? null, full.epochs),
+      bestPrimary: best(arm.points) / best(full.points),
+      seconds: arm.seconds / full.seconds,
+    };
+  });
 }
 
-function summary(results: SeedResult[]): void {
-  console.log(`\n| asha ÷ full, over ${results.length} seeds | mean | min | max |`);
-  console.log('| --- | --- | --- | --- |');
-  const row = (what: string, xs: number[]) => {
-    // A seed where asha never reached the target counts in the max (∞), not in the mean or the min.
-    const finite = xs.filter(Number.isFinite);
-    const missed = xs.length - finite.length;
-    const stats = finite.length === 0 ? ['never', '—', '—'] : [fmt(mean(finite), 3), fmt(Math.min(...finite), 3), fmt(Math.max(...xs), 3)];
-    console.log(`| ${what}${missed > 0 ? ` (not reached in ${missed} of ${xs.length} seeds)` : ''} | ${stats.join(' | ')} |`);
+/** Over seeds, for each pruned study: mean and min–max of the seeds where the ratio is finite, and how many seeds it never reached the target. */
+function summary(results: readonly Versus[][], names: readonly string[]): void {
+  console.log(`\n| ÷ full, over ${results.length} seeds | ${names.map((n) => `${n} mean | min–max | not reached`).join(' | ')} |`);
+  console.log(`| --- |${' --- | --- | --- |'.repeat(names.length)}`);
+  const row = (what: string, of: (v: Versus) => number) => {
+    const cells = names.map((_, i) => {
+      const xs = results.map((r) => of(r[i]!));
+      const finite = xs.filter(Number.isFinite);
+      const missed = xs.length - finite.length;
+      return finite.length === 0 ? ['—', '—', missed] : [fmt(mean(finite), 3), `${fmt(Math.min(...finite), 3)}–${fmt(Math.max(...finite), 3)}`, missed];
+    });
+    console.log(`| ${what} | ${cells.flat().join(' | ')} |`);
   };
-  row('epochs trained', results.map((r) => r.epochs));
-  row('final hypervolume', results.map((r) => r.volume));
-  LEVELS.forEach((q, i) => row(`epochs to reach ${q * 100}% of full's final hypervolume`, results.map((r) => r.reach[i]!)));
-  row(`asha's epochs to reach ${LEVELS.at(-1)! * 100}% of it ÷ every epoch full trained`, results.map((r) => r.reachTopOfAll));
-  row("final hypervolume ÷ full's after as many epochs", results.map((r) => r.sameEpochs));
-  row(`best ${OBJECTIVES[0]!.metric}`, results.map((r) => r.bestPrimary));
-  row('wall time', results.map((r) => r.seconds));
+  row('epochs trained', (v) => v.epochs);
+  row('final hypervolume', (v) => v.volume);
+  LEVELS.forEach((q, i) => row(`epochs to reach ${q * 100}% of full's final hypervolume`, (v) => v.reach[i]!));
+  row(`epochs to reach ${LEVELS.at(-1)! * 100}% of it ÷ every epoch full trained`, (v) => v.reachTopOfAll);
+  row("final hypervolume ÷ full's after as many epochs", (v) => v.sameEpochs);
+  row(`best ${OBJECTIVES[0]!.metric}`, (v) => v.bestPrimary);
+  row('wall time', (v) => v.seconds);
 }
 
 const fixture = readFileSync(join(import.meta.dirname, '../test/fixtures/digits-8x8-sequences.jsonl'), 'utf8');
@@ -206,19 +241,19 @@ const t = await startTestApp('sqlite', { withWorker: true, backend: BACKEND });
 try {
   const form = uploadForm(fixture, { name: 'digits-8x8', kind: 'sequence', target: 'digit', validationFraction: '0.5' }, 'digits.jsonl');
   const { id: datasetId } = await json<{ id: string }>(t, '/v1/datasets', { method: 'POST', body: form });
-  console.log(`MO-ASHA vs no pruning: maximize val_accuracy, minimize param_count; 600 UCI 8×8 digits (300 train / 300 validation), mlp default space, random sampler, ${TRIALS} trials a study, maxEpochs ${MAX_EPOCHS}, asha minResource 1 η 3, ${BACKEND}, 1 worker, seeds ${FIRST_SEED}..${FIRST_SEED + SEEDS - 1}`);
-  console.log(`| seed | arm | trials | epochs | ÷ full | final HV | ÷ full | HV after asha's epochs ÷ full's final | epochs to ${LEVELS.map((q) => `${q * 100}%`).join(' / ')} of full's HV | best ${OBJECTIVES[0]!.metric} | wall s |`);
+  console.log(`MO-ASHA vs no pruning: maximize val_accuracy, minimize param_count; 600 UCI 8×8 digits (300 train / 300 validation), mlp default space, random sampler, ${ARMS.map((a) => `${a.name} ${a.trials}`).join(', ')} trials, maxEpochs ${MAX_EPOCHS}, asha minResource 1 η 3, ${BACKEND}, 1 worker, seeds ${FIRST_SEED}..${FIRST_SEED + SEEDS - 1}`);
+  console.log(`| seed | arm | trials | epochs | ÷ full | final HV | ÷ full | ÷ full's HV after as many epochs | epochs to ${LEVELS.map((q) => `${q * 100}%`).join(' / ')} of full's HV | best ${OBJECTIVES[0]!.metric} | wall s |`);
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   // The first study pays for the backend's warm-up (kernels, first allocations); it is not timed.
   const warmUp = { name: 'mo-asha-warm-up', datasetId, objectives: OBJECTIVES.map(({ metric }) => ({ metric })), budget: { maxTrials: 1, maxEpochs: 2 }, search: { families: ['mlp'] }, seed: 0 };
   await studyEnd(t.repo, (await json<{ id: string }>(t, '/v1/studies', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(warmUp) })).id);
-  const results: SeedResult[] = [];
+  const results: Versus[][] = [];
   for (let seed = FIRST_SEED; seed < FIRST_SEED + SEEDS; seed++) {
-    const full = await runArm(t, datasetId, 'full', seed);
-    const asha = await runArm(t, datasetId, 'asha', seed);
-    results.push(report(seed, full, asha));
+    const arms: Arm[] = [];
+    for (const spec of ARMS) arms.push(await runArm(t, datasetId, spec, seed));
+    results.push(report(seed, arms));
   }
-  summary(results);
+  summary(results, ARMS.slice(1).map((a) => a.name));
 } catch (err) {
   // Thrown past the top level, the error would reach the wasm backend's rejection handler, which prints its whole source.
   console.error(err);
