@@ -49,6 +49,8 @@ describe('dashboard', () => {
     await page.waitForSelector('[data-testid="session"]');
     expect(await page.$eval('[data-testid="session"]', (e) => e.textContent)).toContain('open deployment');
 
+    // The session line can show before the studies page has rendered (seen once in CI, under load).
+    await page.waitForSelector('[data-testid="new-study"]');
     await page.click('[data-testid="new-study"]');
     await page.waitForSelector('[data-testid="study-form"] select[name="datasetId"] option');
     await fill(page, 'input[name="name"]', 'wine-ui');
