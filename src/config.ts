@@ -92,6 +92,12 @@ const schema = z.object({
    */
   SERVE_BATCH_WAIT_MS: z.coerce.number().int().min(0).max(1000).default(2),
   /**
+   * Worker threads that load and call the served models, each with its own compute backend, so
+   * that a long model call never holds the api's event loop; each model version is loaded in one
+   * of them. 0 calls models on the api's own thread. @defaultValue 0
+   */
+  SERVE_THREADS: z.coerce.number().int().min(0).max(64).default(0),
+  /**
    * How long the api reuses what an alias (or a version number) names before asking the database
    * again; the api's own promotions and alias moves take effect at once, another process's within
    * this time. 0 asks on every prediction. @defaultValue 1000

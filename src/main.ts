@@ -10,6 +10,7 @@ import { ensureRedis, type EmbeddedRedis } from './redis-server.ts';
 import { createPreparer } from './preparation/index.ts';
 import { Predictor } from './serving/predictor.ts';
 import { repositorySource } from './serving/source.ts';
+import { ThreadedRunner } from './serving/threaded-runner.ts';
 import { createRepository, migrate, providerOf } from './storage/index.ts';
 import { capWasmHeap, selectBackend } from './workers/training/index.ts';
 import { RECYCLE_EXIT_CODE, superviseWorker, supervisedChild } from './workers/supervisor.ts';
@@ -100,7 +101,11 @@ export async function run(role: Role, config: Config = loadConfig(), log: Logger
       const coordinator = new Coordinator({ repo, queues, log, prefix: config.QUEUE_PREFIX, intervalMs: config.COORDINATOR_INTERVAL_MS });
       await coordinator.start();
       closers.push(() => coordinator.stop());
-      const predictor = new Predictor(repositorySource(repo, { cacheMs: config.SERVE_ALIAS_CACHE_MS }), log, { batch: config.SERVE_BATCH_MAX > 1 ? { maxBatchSize: config.SERVE_BATCH_MAX, maxWaitMs: config.SERVE_BATCH_WAIT_MS } : false });
+      const predictor = new Predictor(repositorySource(repo, { cacheMs: config.SERVE_ALIAS_CACHE_MS }), log, {
+        batch: config.SERVE_BATCH_MAX > 1 ? { maxBatchSize: config.SERVE_BATCH_MAX, maxWaitMs: config.SERVE_BATCH_WAIT_MS } : false,
+        // Model calls on worker threads, with this process's kind of backend, off the event loop.
+        ...(config.SERVE_THREADS > 0 ? { runner: new ThreadedRunner({ threads: config.SERVE_THREADS, backend: backend.name, log }) } : {}),
+      });
       closers.push(() => predictor.close());
       const preparer = createPreparer({ threads: config.PREPARE_THREADS, queue: config.PREPARE_QUEUE, timeoutMs: config.PREPARE_TIMEOUT_MS, databaseUrl: config.DATABASE_URL });
       closers.push(() => preparer.close());

@@ -15,6 +15,7 @@ import { isLoopback } from '../net.ts';
 import { ARCHIVE_LIMITS, readArchive } from '../serving/archive.ts';
 import { Predictor } from '../serving/predictor.ts';
 import { repositorySource, type ModelSource } from '../serving/source.ts';
+import { ThreadedRunner } from '../serving/threaded-runner.ts';
 import { CHAMPION, createRepository, DEFAULT_PROJECT, type Repository } from '../storage/index.ts';
 import { selectBackend } from '../workers/training/index.ts';
 import { archiveSource, type LoadedArchive } from './archive-source.ts';
@@ -30,7 +31,7 @@ export type ServeFrom = { models: string[] } | { database: string };
 
 export interface ServeOptions {
   from: ServeFrom;
-  /** HOST, PORT, ALLOW_OPEN_ACCESS, MAAS_BACKEND, SERVE_BATCH_*, MAX_UPLOAD_BYTES, RATE_LIMIT_PER_MINUTE, CORS_ORIGINS. */
+  /** HOST, PORT, ALLOW_OPEN_ACCESS, MAAS_BACKEND, SERVE_BATCH_*, SERVE_THREADS, MAX_UPLOAD_BYTES, RATE_LIMIT_PER_MINUTE, CORS_ORIGINS. */
   config: Config;
   log: Logger;
 }
@@ -101,7 +102,9 @@ export async function startStandalone(options: ServeOptions): Promise<Standalone
     const backend = await selectBackend(config.MAAS_BACKEND);
     log.info('compute backend', { backend: backend.name, detail: backend.detail });
     const batch = config.SERVE_BATCH_MAX > 1 ? { maxBatchSize: config.SERVE_BATCH_MAX, maxWaitMs: config.SERVE_BATCH_WAIT_MS } : false;
-    const predictor = new Predictor(source, log, { batch });
+    // Model calls on worker threads, with this process's kind of backend, off the event loop.
+    const runner = config.SERVE_THREADS > 0 ? new ThreadedRunner({ threads: config.SERVE_THREADS, backend: backend.name, log }) : undefined;
+    const predictor = new Predictor(source, log, { batch, ...(runner ? { runner } : {}) });
     closers.push(() => predictor.close());
     // Every archive is loaded now, so a model that cannot load stops the start instead of failing requests.
     // Champions load through their alias, which keeps them warm; other versions load by number.

@@ -1,13 +1,15 @@
-import type * as tf from '@tensorflow/tfjs';
 import { encodeInstances, type Prediction, type Preprocessing } from '../data/index.ts';
 import { ServiceBusyError } from '../errors.ts';
 import { errorMessage, type Logger } from '../log.ts';
 import { CHAMPION } from '../storage/index.ts';
-import { backendFaultOf, loadModel, predictBatch } from '../workers/training/index.ts';
+import { backendFaultOf } from '../workers/training/index.ts';
 import { AGAIN, BackendGuard } from './backend-guard.ts';
-import { Batcher, type BatcherOptions } from './batcher.ts';
+import { Batcher, DEFAULT_MAX_BATCH_SIZE, type BatcherOptions } from './batcher.ts';
 import { decodeChecked } from './decode-checked.ts';
+import { InlineRunner } from './inline-runner.ts';
+import { MergedCalls } from './merged-calls.ts';
 import { ServingMetrics } from './metrics.ts';
+import { ModelGoneError, type ModelRunner } from './model-runner.ts';
 import { PinnedVersions, type PinOptions } from './pins.ts';
 import { Semaphore } from './semaphore.ts';
 import { ShadowRunner } from './shadows.ts';
@@ -17,7 +19,8 @@ interface Loaded {
   ref: VersionRef;
   /** `projectId/name`: requests on their way to this model may join this version's batches. */
   modelKey: string;
-  model: tf.LayersModel;
+  /** This load's key in the runner: a version loaded again (after a release or a reset) gets a new one. */
+  key: string;
   preprocessing: Preprocessing;
   inputShape: number[];
   batcher: Batcher | null;
@@ -33,7 +36,16 @@ export interface PredictorOptions {
    * false runs one model call per request. @defaultValue \{ maxBatchSize: 64, maxWaitMs: 2 \}
    */
   batch?: BatchOptions | false;
-  /** Re-creates the compute backend after a fault broke it. @defaultValue resetBackend (a fresh tfjs backend instance) */
+  /**
+   * Where models are built and called: InlineRunner on this thread, or ThreadedRunner on worker
+   * threads (SERVE_THREADS), so that a long model call does not hold the event loop. Closed with
+   * the Predictor. @defaultValue a new InlineRunner
+   */
+  runner?: ModelRunner;
+  /**
+   * Re-creates the compute backend after a fault broke it, for the default runner (a given runner
+   * resets its own). @defaultValue resetBackend (a fresh tfjs backend instance)
+   */
   resetBackend?: () => Promise<unknown>;
   /** Versions asked for by number kept warm: per project, overall, and for how long at least (see PinOptions). */
   pinned?: PinOptions;
@@ -97,11 +109,17 @@ export class Predictor {
   private readonly batch: BatchOptions | false;
   /** Shadow predictions running in the background. */
   private readonly shadows: ShadowRunner;
+  private readonly runner: ModelRunner;
+  /** Loads made so far: each gets its own key in the runner. */
+  private loadCount = 0;
+  /** Releases under way, for close to wait for. */
+  private readonly releasing = new Set<Promise<void>>();
   /** Per-version request counts and latency histograms, for /metrics. */
   readonly metrics: ServingMetrics;
 
   constructor(private readonly source: ModelSource, private readonly log: Logger, options: PredictorOptions = {}) {
-    this.backend = new BackendGuard({ log, onReset: () => this.forgetAll(), ...(options.resetBackend ? { reset: options.resetBackend } : {}) });
+    this.runner = options.runner ?? new InlineRunner(options.resetBackend ? { resetBackend: options.resetBackend } : {});
+    this.backend = new BackendGuard({ log, onReset: () => this.forgetAll(), reset: () => this.runner.reset() });
     this.batch = options.batch ?? {};
     this.pinned = new PinnedVersions(options.pinned);
     this.loads = new Semaphore(options.maxConcurrentLoads ?? 2);
@@ -154,16 +172,21 @@ export class Predictor {
           const instances = read(version);
           // Strict checks per request, before any batching: a bad instance fails only its own request.
           const features = encodeInstances(loaded.preprocessing, instances);
+          // Read now: the runner may move the features to another thread.
+          const width = features.length / instances.length;
           // From here to the submit nothing awaits, so a release cannot come between (a release drains the batcher before disposing).
           // A backend fault is probed and the backend reset if broken (see BackendGuard).
-          const outputs = await this.backend.run(() => {
-            const answer = loaded.batcher ? loaded.batcher.submit(features, instances.length) : predictBatch(loaded.model, features, instances.length, loaded.inputShape);
-            leave();
-            return answer;
-          });
+          const outputs = await this.backend
+            .run(() => {
+              const answer = loaded.batcher ? loaded.batcher.submit(features, instances.length) : this.runner.predict(loaded.key, features, instances.length);
+              leave();
+              return answer;
+            })
+            .catch((err: unknown): typeof AGAIN => this.lostOr(err, loaded));
           if (outputs === AGAIN) continue;
-          // Only when an output is not finite: is the input or the model to blame? (A model released meanwhile is taken as sound.)
-          const neutral = async () => (loaded.disposed ? Float32Array.of(0) : predictBatch(loaded.model, new Float32Array(features.length / instances.length), 1, loaded.inputShape));
+          // Only when an output is not finite: is the input or the model to blame? (A model released or lost meanwhile is taken as sound.)
+          const neutral = () =>
+            loaded.disposed ? Promise.resolve(Float32Array.of(0)) : this.runner.predict(loaded.key, new Float32Array(width), 1).catch((err: unknown) => (err instanceof ModelGoneError ? Float32Array.of(0) : Promise.reject(err)));
           const predictions = await decodeChecked(loaded.preprocessing, outputs, instances, neutral, `${name} v${loaded.ref.version}`);
           counted = true;
           this.metrics.record({ project: projectId, model: name, version: loaded.ref.version, role: 'primary' }, (performance.now() - started) / 1000, true);
@@ -263,8 +286,28 @@ export class Predictor {
     const loaded = await this.backend.run(() => this.get(ref));
     if (loaded === AGAIN || loaded.disposed) return false;
     const features = encodeInstances(loaded.preprocessing, instances);
-    const outputs = await this.backend.run(() => (loaded.batcher ? loaded.batcher.submit(features, instances.length) : predictBatch(loaded.model, features, instances.length, loaded.inputShape)));
+    const outputs = await this.backend
+      .run(() => (loaded.batcher ? loaded.batcher.submit(features, instances.length) : this.runner.predict(loaded.key, features, instances.length)))
+      .catch((err: unknown): typeof AGAIN => this.lostOr(err, loaded));
     return outputs !== AGAIN;
+  }
+
+  /**
+   * For a model call's error: AGAIN when the model was lost with its thread (ModelGoneError), after
+   * forgetting that load, so that the request loads the version afresh; any other error is rethrown.
+   */
+  private lostOr(err: unknown, loaded: Loaded): typeof AGAIN {
+    if (!(err instanceof ModelGoneError)) throw err;
+    if (!loaded.disposed) {
+      this.log.warn('a served model was lost with its thread; loading it again', { versionId: loaded.ref.id, version: loaded.ref.version });
+      loaded.disposed = true;
+      this.live.delete(loaded);
+      const entry = this.versions.get(loaded.ref.id);
+      void entry?.then((current) => {
+        if (current === loaded && this.versions.get(loaded.ref.id) === entry) this.versions.delete(loaded.ref.id);
+      });
+    }
+    return AGAIN;
   }
 
   /** Resolves once the shadow predictions running now have ended (for tests and shutdown). */
@@ -317,30 +360,39 @@ export class Predictor {
   private release(versionId: string): void {
     const entry = this.versions.get(versionId);
     this.versions.delete(versionId);
-    entry?.then(
-      async (l) => {
-        l.disposed = true;
-        this.live.delete(l);
-        // Requests already in a batch are answered by this version before its weights go.
-        await l.batcher?.drain();
-        l.model.dispose();
-        this.log.info('model released', { versionId, version: l.ref.version });
-      },
-      () => undefined,
-    ).catch((err) => this.log.warn('could not release a model', { versionId, error: errorMessage(err) }));
+    if (!entry) return;
+    const done = entry
+      .then(
+        async (l) => {
+          l.disposed = true;
+          this.live.delete(l);
+          // Requests already in a batch are answered by this version before its weights go.
+          await l.batcher?.drain();
+          await this.runner.release(l.key);
+          this.log.info('model released', { versionId, version: l.ref.version });
+        },
+        () => undefined,
+      )
+      .catch((err) => this.log.warn('could not release a model', { versionId, error: errorMessage(err) }))
+      .finally(() => this.releasing.delete(done));
+    this.releasing.add(done);
   }
 
   private async open(ref: VersionRef): Promise<Loaded> {
     // Only what serving needs is kept: the weights' bytes are dropped once the model is built.
     const { artifact, preprocessing, inputShape } = await this.source.parts(ref);
-    const model = await loadModel(artifact);
-    const loaded: Loaded = { ref, modelKey: `${ref.projectId}/${ref.name}`, model, preprocessing, inputShape, batcher: null, disposed: false };
+    const key = `${ref.id}/${++this.loadCount}`;
+    await this.runner.load(key, artifact, inputShape);
+    const loaded: Loaded = { ref, modelKey: `${ref.projectId}/${ref.name}`, key, preprocessing, inputShape, batcher: null, disposed: false };
     if (this.batch) {
-      loaded.batcher = new Batcher((features, count) => predictBatch(model, features, count, inputShape), {
+      // After a backend fault the guard probes and resets, and a model lost with its thread is loaded again; running the requests one by one would not help.
+      const retryAlone = (err: unknown) => !backendFaultOf(err) && !(err instanceof ModelGoneError);
+      // One call at a time, batches made meanwhile merged into the next: so that, with the call on a model thread, the requests that arrive during it share the next call, as they do when it holds this thread.
+      const merged = new MergedCalls((features, count) => this.runner.predict(key, features, count), { maxRows: this.batch.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE, retryAlone });
+      loaded.batcher = new Batcher((features, count) => merged.call(features, count), {
         ...this.batch,
         pending: () => this.arriving.get(loaded.modelKey) ?? 0,
-        // After a backend fault the guard probes and resets; running the requests one by one would not help.
-        retryAlone: (err) => !backendFaultOf(err),
+        retryAlone,
       });
     }
     this.live.add(loaded);
@@ -348,7 +400,7 @@ export class Predictor {
     return loaded;
   }
 
-  /** After a backend reset: every model's tensors are gone with the old backend; each loads again on its next request. */
+  /** After a backend reset: every model's tensors are gone with the old backend (the runner forgets them); each loads again on its next request. */
   private forgetAll(): void {
     for (const entry of this.versions.values()) {
       entry.then(
@@ -362,12 +414,16 @@ export class Predictor {
     this.versions.clear();
   }
 
-  close(): void {
+  /** Releases every model and closes the runner; resolves once the runner is closed (calling it without waiting is fine). */
+  async close(): Promise<void> {
     this.shadows.close();
     this.unwatch?.();
     for (const id of [...this.versions.keys()]) this.release(id);
     this.served.clear();
     this.pinned.clear();
+    // Batches under way are answered before the runner (and any thread) goes.
+    while (this.releasing.size > 0) await Promise.all([...this.releasing]);
+    await this.runner.close();
   }
 }
 
