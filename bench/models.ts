@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { buildModel } from '../src/workers/training/index.ts';
+import { buildModel } from '../src/model/index.ts';
 
 /**
  * The fixed benchmark models, mirrored layer for layer by bench/torch_train.py.

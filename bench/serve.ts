@@ -43,7 +43,7 @@ import { openQueues } from '../src/queue/index.ts';
 import { Predictor } from '../src/serving/predictor.ts';
 import { repositorySource } from '../src/serving/source.ts';
 import { createRepository, migrate, type DatasetRecord, type Repository } from '../src/storage/index.ts';
-import { buildModel, disposeModel, loadModel, predictBatch, selectBackend, serializeModel } from '../src/workers/training/index.ts';
+import { buildModel, disposeModel, loadModel, predictBatch, selectBackend, serializeModel } from '../src/model/index.ts';
 import { mnistCsv, mnistRows } from '../test/helpers/mnist.ts';
 import { specOf, storeDataset, validationInstances } from '../test/helpers/served-models.ts';
 import { wineConfig, wineParams, wineRow } from '../test/helpers/wine.ts';

@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EpochMetrics, Params } from '../src/domain.ts';
-import { improves } from '../src/ranking.ts';
+import { improves } from '../src/metrics.ts';
 import type { TrainCheckpoint, TrainInput, TrainResult } from '../src/workers/training/index.ts';
 
 /** Stands in for weights, optimizer slots and a saved model: small, but real bytes to write. */

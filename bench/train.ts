@@ -13,7 +13,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend } from '../src/workers/training/index.ts';
+import { selectBackend } from '../src/model/index.ts';
 import { BENCH_MODELS } from './models.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);

@@ -12,7 +12,7 @@ import { Predictor } from './serving/predictor.ts';
 import { repositorySource } from './serving/source.ts';
 import { ThreadedRunner } from './serving/threaded-runner.ts';
 import { createRepository, migrate, providerOf } from './storage/index.ts';
-import { capWasmHeap, selectBackend } from './workers/training/index.ts';
+import { capWasmHeap, selectBackend } from './model/index.ts';
 import { RECYCLE_EXIT_CODE, superviseWorker, supervisedChild } from './workers/supervisor.ts';
 import { startTrialWorker } from './workers/worker.ts';
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { boundedArray } from './bounded-schemas.ts';
 import { FAMILIES } from './domain.ts';
-import { OBJECTIVE_METRICS } from './search/objectives.ts';
+import { OBJECTIVE_METRICS } from './metrics.ts';
 
 /**
  * Schemas shared by the HTTP boundary and by the JSON columns read back from

@@ -4,7 +4,7 @@
  * every constraint (always a member of the Pareto front).
  */
 import type { EpochMetrics } from '../domain.ts';
-import { rankByValue } from '../ranking.ts';
+import { rankByValue } from '../metrics.ts';
 import { bestFeasible, objectivesOf, ranksByFront, valuesOf, violationOf, type Constraint } from '../search/index.ts';
 import type { Repository, StudyRecord, TrialSummary } from '../storage/index.ts';
 

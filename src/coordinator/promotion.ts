@@ -9,7 +9,7 @@ import type { Job } from 'bullmq';
 import type { EpochMetrics } from '../domain.ts';
 import { errorMessage } from '../log.ts';
 import { championScoreSchema, SCORE_CHAMPION_JOB, SCORE_JOB_OPTIONS, scoreJobId, type DeviceClass, type Queues } from '../queue/index.ts';
-import { defaultDirection, improves } from '../ranking.ts';
+import { directionOf, improves } from '../metrics.ts';
 import { CHAMPION, type ModelVersionRecord, type Repository, type StudyRecord } from '../storage/index.ts';
 
 export interface PromotionDecision {
@@ -46,7 +46,7 @@ export async function decidePromotion(deps: PromotionDeps, study: StudyRecord, m
   const baseline = study.config.baseline;
   if (baseline) {
     const value = metrics[baseline.metric];
-    if (value === undefined || !improves(value, baseline.value, defaultDirection(baseline.metric))) {
+    if (value === undefined || !improves(value, baseline.value, directionOf(baseline.metric))) {
       return kept(`its ${baseline.metric} ${show(value)} does not beat the baseline (${baseline.method}) ${show(baseline.value)}`);
     }
   }

@@ -27,7 +27,7 @@ export {
 } from './encode.ts';
 export { forecastSpec, checkForecastSettings, cutWindows, lastValueMae, windowCounts, MAX_WINDOW, MAX_HORIZON, type Series } from './forecast.ts';
 export { mnistSampleCsv, DEFAULT_MNIST_SAMPLE_COUNT } from './mnist-sample.ts';
-export { createRng, shuffleInPlace, type Rng } from '../rng.ts';
+export { mulberry32, shuffleInPlace, type Rng } from '../rng.ts';
 export { studySpec, trainingData, type TrainingData, type ForecastSettings } from './training-data.ts';
 export { baselineOf, type Baseline } from './baseline.ts';
 export { rawInstances, rawTargets, UNSEEN_CATEGORY, type RawTarget } from './raw-rows.ts';

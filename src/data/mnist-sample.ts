@@ -4,7 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import { ValidationError } from '../errors.ts';
-import { createRng, randomInt, shuffleInPlace } from '../rng.ts';
+import { mulberry32, shuffleInPlace, type Rng } from '../rng.ts';
 
 /** Images in a sample when no count is given. */
 export const DEFAULT_MNIST_SAMPLE_COUNT = 2000;
@@ -34,7 +34,7 @@ export function mnistSampleCsv(count: number = DEFAULT_MNIST_SAMPLE_COUNT, seed:
   }
   if (!Number.isInteger(seed)) throw new ValidationError('seed', seed, 'must be an integer');
 
-  const rng = createRng(seed);
+  const rng = mulberry32(seed);
   const extra = new Set(shuffleInPlace(digits.map((d) => d.id), rng).slice(0, count % digits.length));
   const picks: Array<[MnistDigit, number]> = [];
   for (const digit of digits) {
@@ -58,10 +58,10 @@ function loadDigits(): MnistDigit[] {
 }
 
 /** `take` distinct indices below `length`, by a partial Fisher–Yates shuffle. */
-function sampleIndices(length: number, take: number, rng: () => number): number[] {
+function sampleIndices(length: number, take: number, rng: Rng): number[] {
   const indices = Array.from({ length }, (_, i) => i);
   for (let i = 0; i < take; i++) {
-    const j = i + randomInt(rng, length - i);
+    const j = rng.int(i, length - 1);
     const tmp = indices[i] as number;
     indices[i] = indices[j] as number;
     indices[j] = tmp;

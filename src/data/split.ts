@@ -3,7 +3,7 @@
  * by the fraction (stratified), so a rare class is never missing from validation.
  */
 import { ValidationError } from '../errors.ts';
-import { createRng, shuffleInPlace } from '../rng.ts';
+import { mulberry32, shuffleInPlace } from '../rng.ts';
 import type { ResolvedTarget } from './target.ts';
 
 export interface Split {
@@ -15,7 +15,7 @@ export interface Split {
 
 /** Shuffles and splits `rows` rows; the same seed always gives the same split. */
 export function splitRows(target: ResolvedTarget, rows: number, validationFraction: number, seed: number): Split {
-  const rng = createRng(seed);
+  const rng = mulberry32(seed);
   let train: number[];
   let validation: number[];
   let method: Split['method'];

@@ -1,5 +1,5 @@
 /** The search layer: spaces, samplers and seeded randomness. Pure: history in, decision out. */
-export { rngFor, type Rng } from './rng.ts';
+export { rngFor, type Rng } from '../rng.ts';
 export {
   DISTRIBUTION_TYPES,
   categoricalDistributionSchema,
@@ -41,9 +41,6 @@ export { createNsga2Sampler, type Nsga2Options } from './samplers/nsga2.ts';
 export { createMotpeSampler, type MotpeOptions } from './samplers/motpe.ts';
 export { constrainedDominates, crowdingDistance, dominates, hypervolume, hypervolumeContributions, nonDominatedSort } from './pareto.ts';
 export {
-  COST_METRICS,
-  OBJECTIVE_METRICS,
-  VALIDATION_METRICS,
   bestFeasible,
   frontRanking,
   objectivesOf,
@@ -56,5 +53,4 @@ export {
   type FrontPlace,
   type Objective,
   type ObjectiveConfig,
-  type ObjectiveMetric,
 } from './objectives.ts';

@@ -6,15 +6,6 @@
 import type { Direction } from '../domain.ts';
 import { crowdingDistance, dominates, toMinimize, type Point } from './pareto.ts';
 
-/** Metrics measured on the validation rows at the trial's best epoch. */
-export const VALIDATION_METRICS = ['val_accuracy', 'val_loss', 'val_mae'] as const;
-/**
- * What a trained model costs, measured by the worker when the trial ends (or pauses at a rung):
- * weights, milliseconds per row of a 64-row prediction, and seconds of training so far.
- */
-export const COST_METRICS = ['param_count', 'predict_ms_per_row', 'train_seconds'] as const;
-export const OBJECTIVE_METRICS = [...VALIDATION_METRICS, ...COST_METRICS] as const;
-export type ObjectiveMetric = (typeof OBJECTIVE_METRICS)[number];
 
 /** One objective of a study. */
 export interface Objective {

@@ -5,7 +5,7 @@
  */
 import type { Direction, Params, TrialState } from '../domain.ts';
 import { ValidationError } from '../errors.ts';
-import type { Rng } from './rng.ts';
+import type { Rng } from '../rng.ts';
 import type { SearchSpace } from './space.ts';
 import { createEvolutionSampler, type EvolutionOptions } from './samplers/evolution.ts';
 import { createGridSampler } from './samplers/grid.ts';

@@ -17,7 +17,7 @@ import { Predictor } from '../serving/predictor.ts';
 import { repositorySource, type ModelSource } from '../serving/source.ts';
 import { ThreadedRunner } from '../serving/threaded-runner.ts';
 import { CHAMPION, createRepository, DEFAULT_PROJECT, type Repository } from '../storage/index.ts';
-import { selectBackend } from '../workers/training/index.ts';
+import { selectBackend } from '../model/index.ts';
 import { archiveSource, type LoadedArchive } from './archive-source.ts';
 import { createServeApp } from './app.ts';
 import { serveStatus, type ServeStatus } from './status.ts';

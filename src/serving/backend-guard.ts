@@ -1,6 +1,6 @@
 import { ServiceBusyError } from '../errors.ts';
 import { errorMessage, type Logger } from '../log.ts';
-import { backendFaultOf, probeBackend, resetBackend, type BackendFault } from '../workers/training/index.ts';
+import { backendFaultOf, probeBackend, resetBackend, type BackendFault } from '../model/index.ts';
 
 /** Returned by {@link BackendGuard.run} when the backend was reset while the work ran: run it again. */
 export const AGAIN = Symbol('again');

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { ModelArtifact } from '../domain.ts';
-import { loadModel, predictBatch, resetBackend } from '../workers/training/index.ts';
+import { loadModel, predictBatch, resetBackend } from '../model/index.ts';
 import { ModelGoneError, type ModelRunner } from './model-runner.ts';
 
 export interface InlineRunnerOptions {

@@ -8,7 +8,7 @@ import { threadId } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { move, transferableSymbol, valueSymbol, workerData } from 'piscina';
 import type { ModelArtifact } from '../domain.ts';
-import { backendFaultOf, loadModel, predictBatch, probeBackend, selectBackend, type BackendName } from '../workers/training/index.ts';
+import { backendFaultOf, loadModel, predictBatch, probeBackend, selectBackend, type BackendName } from '../model/index.ts';
 
 /** What the runner hands every thread. */
 export interface ModelThreadData {

@@ -2,7 +2,7 @@ import { encodeInstances, type Prediction, type Preprocessing } from '../data/in
 import { ServiceBusyError } from '../errors.ts';
 import { errorMessage, type Logger } from '../log.ts';
 import { CHAMPION } from '../storage/index.ts';
-import { backendFaultOf } from '../workers/training/index.ts';
+import { backendFaultOf } from '../model/index.ts';
 import { AGAIN, BackendGuard } from './backend-guard.ts';
 import { Batcher, DEFAULT_MAX_BATCH_SIZE, type BatcherOptions } from './batcher.ts';
 import { decodeChecked } from './decode-checked.ts';

@@ -1,7 +1,8 @@
+import { randomInt } from 'node:crypto';
 import { preprocessingSchema, studySpec, type Preprocessing } from '../data/index.ts';
 import type { ModelArtifact } from '../domain.ts';
 import { NotFoundError } from '../errors.ts';
-import type { Rng } from '../rng.ts';
+import { rngFor, type Rng } from '../rng.ts';
 import type { Repository } from '../storage/index.ts';
 
 /** Which version of a model a request asks for: the one an alias points to, or a version number. */
@@ -84,7 +85,7 @@ export interface RepositorySourceOptions {
    * write by another process is seen up to this late. 0 asks on every request. @defaultValue 0
    */
   cacheMs?: number;
-  /** Draws the version of each request to an alias with canaries, and whether its shadow sees it. @defaultValue Math.random */
+  /** Draws the version of each request to an alias with canaries, and whether its shadow sees it. @defaultValue a stream seeded at random */
   rng?: Rng;
 }
 
@@ -99,11 +100,11 @@ export interface AliasRoute {
  * The version one request to an alias goes to: a canary with the probability of its weight, else
  * the alias's own version; and the shadow with the probability of its share. Pure but for `rng`.
  */
-export function route(r: AliasRoute, rng: Rng): VersionRef {
+export function route(r: AliasRoute, rng: Pick<Rng, 'next'>): VersionRef {
   if (r.canary.length === 0 && !r.shadow) return r.main;
   const routes = [r.main.id, ...r.canary.map((c) => c.ref.id), ...(r.shadow ? [r.shadow.ref.id] : [])];
   let chosen = r.main;
-  const u = rng();
+  const u = rng.next();
   let below = 0;
   for (const c of r.canary) {
     below += c.weight;
@@ -112,7 +113,7 @@ export function route(r: AliasRoute, rng: Rng): VersionRef {
       break;
     }
   }
-  const shadowed = r.shadow !== null && rng() < r.shadow.share;
+  const shadowed = r.shadow !== null && rng.next() < r.shadow.share;
   return { ...chosen, routes, ...(shadowed ? { shadow: r.shadow!.ref } : {}) };
 }
 
@@ -122,7 +123,7 @@ const MAX_CACHED_LOOKUPS = 10_000;
 /** The registry in the database: what the api serves. */
 export function repositorySource(repo: Repository, options: RepositorySourceOptions = {}): ModelSource {
   const cacheMs = options.cacheMs ?? 0;
-  const rng = options.rng ?? Math.random;
+  const rng = options.rng ?? rngFor(randomInt(2 ** 31));
   const cache = new Map<string, { ref: AliasRoute | VersionRef | null; at: number }>();
   /** Bumped by each write: a lookup begun before one must not be kept. */
   let generation = 0;

@@ -4,7 +4,7 @@ import type { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { ModelArtifact } from '../domain.ts';
 import { errorMessage, type Logger } from '../log.ts';
-import type { BackendName } from '../workers/training/index.ts';
+import type { BackendName } from '../model/index.ts';
 import { ModelGoneError, ModelThreadDiedError, type ModelRunner } from './model-runner.ts';
 import type { ModelReply, ModelTask, ModelThreadData, ModelThreadStats, WireError } from './model-thread.ts';
 

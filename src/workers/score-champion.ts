@@ -21,7 +21,7 @@ import { errorMessage, type Logger } from '../log.ts';
 import { scoreChampionJobSchema, type ChampionScore, type Queues } from '../queue/index.ts';
 import { ACTIVE_STUDY_STATES, CHAMPION, type Repository } from '../storage/index.ts';
 import type { DatasetCache } from './dataset-cache.ts';
-import { loadModel, predictBatch } from './training/index.ts';
+import { loadModel, predictBatch } from '../model/index.ts';
 
 /** Validation rows run through the champion at once. */
 const BATCH_ROWS = 256;

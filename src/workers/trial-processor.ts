@@ -2,10 +2,11 @@ import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { EpochMetrics, Family } from '../domain.ts';
 import { errorMessage, type Logger } from '../log.ts';
 import { trialJobSchema, type Queues } from '../queue/index.ts';
-import { improves } from '../ranking.ts';
+import { improves } from '../metrics.ts';
 import { ACTIVE_STUDY_STATES, createDbRetry, timeLimitReached, type Repository, type StudyRecord } from '../storage/index.ts';
 import type { DatasetCache } from './dataset-cache.ts';
-import { backendFaultOf, probeBackend, trainTrial, TrialFailure, type TrainInput, type TrainResult } from './training/index.ts';
+import { backendFaultOf, probeBackend, TrialFailure } from '../model/index.ts';
+import { trainTrial, type TrainInput, type TrainResult } from './training/index.ts';
 import { medianPrunes, schedulerFor } from '../search/schedulers/index.ts';
 import { silenceWatch, stuckOutcome } from '../faults/stuck.ts';
 

@@ -6,7 +6,7 @@ import { QUEUE_OF, SCORE_CHAMPION_JOB, type DeviceClass, type Queues } from '../
 import { announceWorker, retireWorker, type WorkerInfo } from '../queue/workers.ts';
 import type { Repository } from '../storage/index.ts';
 import { DatasetCache } from './dataset-cache.ts';
-import { GPU_BACKENDS, type BackendName } from './training/index.ts';
+import { GPU_BACKENDS, type BackendName } from '../model/index.ts';
 import { createTrialProcessor, type ProcessorDeps } from './trial-processor.ts';
 import { createScoreProcessor } from './score-champion.ts';
 

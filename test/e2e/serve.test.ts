@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { strToU8, unzipSync, zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../../src/workers/training/index.ts';
+import { selectBackend } from '../../src/model/index.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { eventually, freePort } from '../helpers/processes.ts';
 import { KINDS, registerVersion, sameNumbers, storeDataset } from '../helpers/served-models.ts';

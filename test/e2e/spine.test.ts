@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BACKEND_NAMES } from '../../src/workers/training/index.ts';
+import { BACKEND_NAMES } from '../../src/model/index.ts';
 import { freshDatabase, PROVIDERS, REDIS_URL, type TestDatabase } from '../helpers/databases.ts';
 import { mnistCsv, mnistRows } from '../helpers/mnist.ts';
 import { eventually, freePort, startMaas, stopAll, type MaasProcess } from '../helpers/processes.ts';

@@ -7,7 +7,7 @@ import { createPreparer, type Preparer, type PreparerOptions } from '../../src/p
 import { openQueues, type Queues } from '../../src/queue/index.ts';
 import { Predictor } from '../../src/serving/predictor.ts';
 import { repositorySource } from '../../src/serving/source.ts';
-import { selectBackend } from '../../src/workers/training/index.ts';
+import { selectBackend } from '../../src/model/index.ts';
 import { startTrialWorker } from '../../src/workers/worker.ts';
 import { createRepository, type Repository } from '../../src/storage/index.ts';
 import { createEventLog, EventFeed, withEvents, type EventLog } from '../../src/events/index.ts';

@@ -7,9 +7,9 @@ import { promisify } from 'node:util';
 import type { ModelArtifact } from '../../src/domain.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const TRAINING_INDEX = fileURLToPath(new URL('../../src/workers/training/index.ts', import.meta.url));
+const MODEL_INDEX = fileURLToPath(new URL('../../src/model/index.ts', import.meta.url));
 
-/** Predicts with `artifact` in a new Node process, which only imports the training index. */
+/** Predicts with `artifact` in a new Node process, which only imports the model layer. */
 export async function predictInFreshProcess(artifact: ModelArtifact, backend: string, features: Float32Array, count: number, inputShape: number[]): Promise<number[]> {
   const dir = await mkdtemp(join(tmpdir(), 'maas-roundtrip-'));
   try {
@@ -28,7 +28,7 @@ export async function predictInFreshProcess(artifact: ModelArtifact, backend: st
     await writeFile(
       script,
       `import { readFileSync } from 'node:fs';
-import { loadModel, predictBatch, selectBackend } from ${JSON.stringify(TRAINING_INDEX)};
+import { loadModel, predictBatch, selectBackend } from ${JSON.stringify(MODEL_INDEX)};
 await selectBackend(${JSON.stringify(backend)});
 const a = JSON.parse(readFileSync(${JSON.stringify(input)}, 'utf8'));
 const model = await loadModel({ topology: a.topology, weightSpecs: a.weightSpecs, weights: new Uint8Array(Buffer.from(a.weights, 'base64')) });

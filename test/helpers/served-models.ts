@@ -5,7 +5,7 @@ import { baselineOf, prepareDataset, preprocessingSchema, rawInstances, studySpe
 import type { Family, Params, TaskSpec } from '../../src/domain.ts';
 import { familiesFor } from '../../src/search/space.ts';
 import type { DatasetRecord, Repository } from '../../src/storage/index.ts';
-import { buildModel, disposeModel, serializeModel } from '../../src/workers/training/index.ts';
+import { buildModel, disposeModel, serializeModel } from '../../src/model/index.ts';
 import { mnistCsv, mnistRows } from './mnist.ts';
 import { wineConfig } from './wine.ts';
 

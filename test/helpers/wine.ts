@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { StudyConfig } from '../../src/schemas.ts';
 import type { Repository } from '../../src/storage/index.ts';
-import { buildModel, disposeModel, serializeModel } from '../../src/workers/training/index.ts';
+import { buildModel, disposeModel, serializeModel } from '../../src/model/index.ts';
 
 /** A one-trial study config for the wine fixture (13 columns, 3 cultivars), for tests that register models directly. */
 export const wineConfig: StudyConfig = {

@@ -13,18 +13,7 @@ import { openQueues, type Queues } from '../../src/queue/index.ts';
 import { Predictor } from '../../src/serving/predictor.ts';
 import { repositorySource } from '../../src/serving/source.ts';
 import { createRepository, type Repository } from '../../src/storage/index.ts';
-import {
-  backendFaultOf,
-  buildModel,
-  capWasmHeap,
-  disposeModel,
-  OutOfMemoryError,
-  probeBackend,
-  resetBackend,
-  selectBackend,
-  serializeModel,
-  TrialFailure,
-} from '../../src/workers/training/index.ts';
+import { backendFaultOf, buildModel, capWasmHeap, disposeModel, OutOfMemoryError, probeBackend, resetBackend, selectBackend, serializeModel, TrialFailure } from '../../src/model/index.ts';
 import { freshDatabase, PROVIDERS, REDIS_URL, type TestDatabase } from '../helpers/databases.ts';
 import { wineConfig, wineParams, wineRow } from '../helpers/wine.ts';
 

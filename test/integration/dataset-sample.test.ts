@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKey } from '../../src/auth/manage.ts';
-import { selectBackend } from '../../src/workers/training/index.ts';
+import { selectBackend } from '../../src/model/index.ts';
 import { startTestApp, uploadForm, type TestApp } from '../helpers/app.ts';
 import { PROVIDERS } from '../helpers/databases.ts';
 import { registerWineVersion } from '../helpers/wine.ts';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKey } from '../../src/auth/manage.ts';
-import { createRng } from '../../src/rng.ts';
+import { mulberry32 } from '../../src/rng.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTestApp, uploadForm, type TestApp } from '../helpers/app.ts';
@@ -39,7 +39,8 @@ describe('fuzzing every route', () => {
   });
 
   it(`answers ${REQUESTS.toLocaleString('en-US')} generated requests without a 5xx`, async () => {
-    const rng = createRng(20261203);
+    const draw = mulberry32(20261203);
+    const rng = () => draw.next();
     const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rng() * xs.length)] as T;
     const value = (depth: number): unknown => {
       const r = rng();

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ClassPrediction, ForecastPrediction } from '../../src/data/index.ts';
 import type { DatasetRecord } from '../../src/storage/index.ts';
-import { selectBackend } from '../../src/workers/training/index.ts';
+import { selectBackend } from '../../src/model/index.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { KINDS, registerVersion, sameNumbers, storeDataset, validationInstances } from '../helpers/served-models.ts';
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKey } from '../../src/auth/manage.ts';
 import { readArchive } from '../../src/serving/archive.ts';
 import type { DatasetRecord } from '../../src/storage/index.ts';
-import { selectBackend } from '../../src/workers/training/index.ts';
+import { selectBackend } from '../../src/model/index.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { KINDS, registerVersion, storeDataset } from '../helpers/served-models.ts';
 

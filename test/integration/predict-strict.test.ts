@@ -7,7 +7,7 @@ import { createLogger } from '../../src/log.ts';
 import type { StudyConfig } from '../../src/schemas.ts';
 import { Predictor } from '../../src/serving/predictor.ts';
 import { repositorySource } from '../../src/serving/source.ts';
-import { buildModel, disposeModel, serializeModel } from '../../src/workers/training/index.ts';
+import { buildModel, disposeModel, serializeModel } from '../../src/model/index.ts';
 import { startTestApp, studyEnd, type TestApp } from '../helpers/app.ts';
 import { PROVIDERS } from '../helpers/databases.ts';
 

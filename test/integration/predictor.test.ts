@@ -8,7 +8,7 @@ import { createLogger } from '../../src/log.ts';
 import { Predictor } from '../../src/serving/predictor.ts';
 import { repositorySource } from '../../src/serving/source.ts';
 import { createRepository, type Repository } from '../../src/storage/index.ts';
-import { buildModel, disposeModel, selectBackend, serializeModel } from '../../src/workers/training/index.ts';
+import { buildModel, disposeModel, selectBackend, serializeModel } from '../../src/model/index.ts';
 import { freshDatabase, type TestDatabase } from '../helpers/databases.ts';
 import { wineConfig, wineParams, wineRow } from '../helpers/wine.ts';
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { permissionFor } from '../../src/api/auth.ts';
 import { createKey } from '../../src/auth/manage.ts';
-import { selectBackend } from '../../src/workers/training/index.ts';
+import { selectBackend } from '../../src/model/index.ts';
 import { startTestApp, uploadForm, type TestApp } from '../helpers/app.ts';
 import { PROVIDERS } from '../helpers/databases.ts';
 import { registerWineVersion, wineRow as row } from '../helpers/wine.ts';

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareDataset } from '../../src/data/index.ts';
 import type { EpochMetrics, TaskSpec } from '../../src/domain.ts';
 import type { StudyConfig } from '../../src/schemas.ts';
-import { buildModel, disposeModel, serializeModel } from '../../src/workers/training/index.ts';
+import { buildModel, disposeModel, serializeModel } from '../../src/model/index.ts';
 import { startTestApp, studyEnd, type TestApp } from '../helpers/app.ts';
 import { PROVIDERS } from '../helpers/databases.ts';
 

@@ -6,7 +6,7 @@ import { loadConfig } from '../../src/config.ts';
 import type { Family } from '../../src/domain.ts';
 import { createLogger } from '../../src/log.ts';
 import { startStandalone, type StandaloneServer } from '../../src/serve/index.ts';
-import { selectBackend } from '../../src/workers/training/index.ts';
+import { selectBackend } from '../../src/model/index.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { eventually } from '../helpers/processes.ts';
 import { familiesOf, KINDS, registerVersion, sameNumbers, specOf, storeDataset, validationInstances } from '../helpers/served-models.ts';

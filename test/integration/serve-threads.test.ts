@@ -15,7 +15,7 @@ import { Predictor, type PredictorOptions } from '../../src/serving/predictor.ts
 import { repositorySource } from '../../src/serving/source.ts';
 import { ThreadedRunner } from '../../src/serving/threaded-runner.ts';
 import { createRepository, type DatasetRecord, type Repository } from '../../src/storage/index.ts';
-import { buildModel, disposeModel, selectBackend, serializeModel } from '../../src/workers/training/index.ts';
+import { buildModel, disposeModel, selectBackend, serializeModel } from '../../src/model/index.ts';
 import { freshDatabase, REDIS_URL, type TestDatabase } from '../helpers/databases.ts';
 import { eventually } from '../helpers/processes.ts';
 import { KINDS, registerVersion, sameNumbers, storeDataset, validationInstances } from '../helpers/served-models.ts';

@@ -9,7 +9,7 @@ import { createLogger, type Logger } from '../../src/log.ts';
 import { Predictor } from '../../src/serving/predictor.ts';
 import { repositorySource, type ModelSource } from '../../src/serving/source.ts';
 import { createRepository, type Repository } from '../../src/storage/index.ts';
-import { selectBackend } from '../../src/workers/training/index.ts';
+import { selectBackend } from '../../src/model/index.ts';
 import { freshDatabase, type TestDatabase } from '../helpers/databases.ts';
 import { eventually } from '../helpers/processes.ts';
 import { registerWineVersion, wineRow } from '../helpers/wine.ts';

@@ -2,11 +2,11 @@ import { PassThrough, Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runClient } from '../../src/cli/index.ts';
 import { createLogger } from '../../src/log.ts';
-import { createRng } from '../../src/rng.ts';
+import { mulberry32 } from '../../src/rng.ts';
 import { Predictor } from '../../src/serving/predictor.ts';
 import { repositorySource, type ModelSource } from '../../src/serving/source.ts';
 import { createRepository, type ModelVersionRecord, type Repository } from '../../src/storage/index.ts';
-import { selectBackend } from '../../src/workers/training/index.ts';
+import { selectBackend } from '../../src/model/index.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { freshDatabase, PROVIDERS, type TestDatabase } from '../helpers/databases.ts';
 import { KINDS, storeDataset } from '../helpers/served-models.ts';
@@ -88,7 +88,7 @@ describe('canary and shadow serving', () => {
 
   it('splits 1,000 requests by the canary weights (seeded), names the serving version in each answer, and counts them per version', async () => {
     await repo.models.setAlias('default', 'wine', 'split', versions[0]!.id, { canary: [{ version: 2, weight: 0.2 }, { version: 3, weight: 0.1 }], shadow: null });
-    const predictor = new Predictor(repositorySource(repo, { rng: createRng(7), cacheMs: 60_000 }), log, { batch: false });
+    const predictor = new Predictor(repositorySource(repo, { rng: mulberry32(7), cacheMs: 60_000 }), log, { batch: false });
     try {
       const served = new Map<number, number>();
       const byVersion = new Map<number, unknown>();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Direction } from '../../src/domain.ts';
-import { rngFor } from '../../src/search/rng.ts';
+import { rngFor } from '../../src/rng.ts';
 import {
   constrainedDominates,
   crowdingDistance,

@@ -11,7 +11,7 @@ import { prepareDataset } from '../../src/data/index.ts';
 import { PayloadTooLargeError, ValidationError } from '../../src/errors.ts';
 import { MAAS_VERSION, readArchive, writeArchive, type ModelCard } from '../../src/serving/archive.ts';
 import type { VersionParts } from '../../src/serving/source.ts';
-import { buildModel, disposeModel, predictBatch, selectBackend, serializeModel } from '../../src/workers/training/index.ts';
+import { buildModel, disposeModel, predictBatch, selectBackend, serializeModel } from '../../src/model/index.ts';
 import { wineParams } from '../helpers/wine.ts';
 
 const wine = readFileSync(join(import.meta.dirname, '../fixtures/wine.csv'), 'utf8');

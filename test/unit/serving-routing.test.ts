@@ -5,7 +5,7 @@ import { aliasRoutingSchema } from '../../src/storage/index.ts';
 
 const ref = (version: number): VersionRef => ({ id: `id${version}`, projectId: 'p', name: 'm', version, movedAt: 5 });
 /** An rng that returns `values` in turn. */
-const returning = (...values: number[]) => () => values.shift()!;
+const returning = (...values: number[]) => ({ next: () => values.shift()! });
 
 describe('route', () => {
   const alias: AliasRoute = { main: ref(1), canary: [{ ref: ref(2), weight: 0.2 }, { ref: ref(3), weight: 0.1 }], shadow: { ref: ref(4), share: 0.5 } };
@@ -18,8 +18,10 @@ describe('route', () => {
   });
 
   it('draws nothing for an alias without routing', () => {
-    const never = () => {
-      throw new Error('drawn');
+    const never = {
+      next: () => {
+        throw new Error('drawn');
+      },
     };
     expect(route({ main: ref(1), canary: [], shadow: null }, never)).toEqual(ref(1));
   });

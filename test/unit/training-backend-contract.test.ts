@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import type { EncodedData, Family, Params, TaskSpec } from '../../src/domain.ts';
-import { buildModel, disposeModel, loadModel, predictBatch, selectBackend, serializeModel, trainTrial } from '../../src/workers/training/index.ts';
+import { buildModel, disposeModel, loadModel, predictBatch, selectBackend, serializeModel } from '../../src/model/index.ts';
+import { trainTrial } from '../../src/workers/training/index.ts';
 import { mnistRows } from '../helpers/mnist.ts';
 
 /**

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { selectBackend } from '../../src/workers/training/index.ts';
+import { selectBackend } from '../../src/model/index.ts';
 
 describe('selectBackend', () => {
   it('falls back to wasm when the native packages are absent', async () => {

@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { EncodedData, EpochMetrics, Params, TaskSpec } from '../../src/domain.ts';
-import { OutOfMemoryError, selectBackend, trainTrial, TrialFailure, type TrainCheckpoint, type TrainInput } from '../../src/workers/training/index.ts';
-import { asOutOfMemory } from '../../src/workers/training/trial-failure.ts';
+import { OutOfMemoryError, selectBackend, TrialFailure } from '../../src/model/index.ts';
+import { trainTrial, type TrainCheckpoint, type TrainInput } from '../../src/workers/training/index.ts';
+import { asOutOfMemory } from '../../src/model/trial-failure.ts';
 import { packList, unpackTensors } from '../../src/workers/training/checkpoint.ts';
 
 /**

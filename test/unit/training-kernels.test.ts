@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from '../../src/workers/training/index.ts';
+import { selectBackend } from '../../src/model/index.ts';
 
 /** dW by its definition, as slowly and plainly as possible. */
 function naiveFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, fh: number, fw: number, stride: number, padTop: number, padLeft: number): number[] {

@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { EncodedData, Family, Params, TaskSpec } from '../../src/domain.ts';
-import { buildModel, disposeModel, predictBatch, selectBackend, trainTrial } from '../../src/workers/training/index.ts';
-import { MaskedMaxPooling, MaskedMeanPooling, PaddingMask } from '../../src/workers/training/layers/index.ts';
+import { buildModel, disposeModel, predictBatch, selectBackend } from '../../src/model/index.ts';
+import { trainTrial } from '../../src/workers/training/index.ts';
+import { MaskedMaxPooling, MaskedMeanPooling, PaddingMask } from '../../src/model/layers/index.ts';
 
 /**
  * Token inputs are padded with id 0 at the end. Every family must give a text the same

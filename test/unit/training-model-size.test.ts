@@ -7,17 +7,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Family, Params, TaskSpec } from '../../src/domain.ts';
 import { ValidationError } from '../../src/errors.ts';
 import { buildSpace } from '../../src/search/index.ts';
-import {
-  buildModel,
-  checkModelSize,
-  checkTrialModelSize,
-  countModelParams,
-  DEFAULT_MAX_MODEL_PARAMS,
-  disposeModel,
-  selectBackend,
-  trainTrial,
-  TrialFailure,
-} from '../../src/workers/training/index.ts';
+import { buildModel, checkModelSize, checkTrialModelSize, countModelParams, DEFAULT_MAX_MODEL_PARAMS, disposeModel, selectBackend, TrialFailure } from '../../src/model/index.ts';
+import { trainTrial } from '../../src/workers/training/index.ts';
 
 const tabular: TaskSpec = { kind: 'tabular', task: 'classification', inputShape: [5], outputs: 3 };
 const regression: TaskSpec = { kind: 'tabular', task: 'regression', inputShape: [7], outputs: 1 };

@@ -1,15 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Family, Params, TaskSpec } from '../../src/domain.ts';
-import {
-  buildModel,
-  checkSpaceBuildable,
-  disposeModel,
-  loadModel,
-  predictBatch,
-  selectBackend,
-  serializeModel,
-} from '../../src/workers/training/index.ts';
+import { buildModel, checkSpaceBuildable, disposeModel, loadModel, predictBatch, selectBackend, serializeModel } from '../../src/model/index.ts';
 
 const tabular: TaskSpec = { kind: 'tabular', task: 'classification', inputShape: [5], outputs: 3 };
 const tabularRegression: TaskSpec = { kind: 'tabular', task: 'regression', inputShape: [5], outputs: 1 };

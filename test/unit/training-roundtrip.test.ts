@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Family, Params, TaskSpec } from '../../src/domain.ts';
-import { buildModel, disposeModel, predictBatch, selectBackend, serializeModel } from '../../src/workers/training/index.ts';
+import { buildModel, disposeModel, predictBatch, selectBackend, serializeModel } from '../../src/model/index.ts';
 import { predictInFreshProcess } from '../helpers/fresh-process.ts';
 
 /**

@@ -1,18 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { EncodedData, EpochMetrics, Params, TaskSpec } from '../../src/domain.ts';
-import {
-  buildModel,
-  commonParamsSchema,
-  disposeModel,
-  loadModel,
-  predictBatch,
-  selectBackend,
-  trainTrial,
-  TrainingDivergedError,
-  TrialFailure,
-  type TrainInput,
-} from '../../src/workers/training/index.ts';
+import { buildModel, commonParamsSchema, disposeModel, loadModel, predictBatch, selectBackend, TrainingDivergedError, TrialFailure } from '../../src/model/index.ts';
+import { trainTrial, type TrainInput } from '../../src/workers/training/index.ts';
 import { balancedClassWeights } from '../../src/workers/training/class-weights.ts';
 
 // --- tiny learnable data sets -------------------------------------------------------

@@ -1,17 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { EncodedData, ModelArtifact, Params, TaskSpec } from '../../src/domain.ts';
-import {
-  buildModel,
-  disposeModel,
-  loadModel,
-  predictBatch,
-  selectBackend,
-  serializeModel,
-  trainTrial,
-  type TrainInput,
-} from '../../src/workers/training/index.ts';
-import { FeatureTokenizer, LayerNorm, MaskedMeanPooling, MultiHeadSelfAttention, PaddingMask, PositionalEmbedding } from '../../src/workers/training/layers/index.ts';
+import { buildModel, disposeModel, loadModel, predictBatch, selectBackend, serializeModel } from '../../src/model/index.ts';
+import { trainTrial, type TrainInput } from '../../src/workers/training/index.ts';
+import { FeatureTokenizer, LayerNorm, MaskedMeanPooling, MultiHeadSelfAttention, PaddingMask, PositionalEmbedding } from '../../src/model/layers/index.ts';
 import { predictInFreshProcess } from '../helpers/fresh-process.ts';
 
 

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { buildModel, disposeModel, loadModel, predictBatch, selectBackend, serializeModel, trainTrial } from '../../src/workers/training/index.ts';
-import { findWebgpuAdapter } from '../../src/workers/training/webgpu.ts';
+import { buildModel, disposeModel, loadModel, predictBatch, selectBackend, serializeModel } from '../../src/model/index.ts';
+import { trainTrial } from '../../src/workers/training/index.ts';
+import { findWebgpuAdapter } from '../../src/model/webgpu.ts';
 
 /**
  * The webgpu backend through Dawn. Here it runs on Mesa's lavapipe, a

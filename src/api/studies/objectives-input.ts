@@ -4,16 +4,9 @@
  */
 import type { Direction, TaskSpec } from '../../domain.ts';
 import { ValidationError } from '../../errors.ts';
-import { defaultDirection } from '../../ranking.ts';
+import { COST_METRICS, directionOf, METRICS_FOR } from '../../metrics.ts';
 import type { StudyConfig } from '../../schemas.ts';
-import { COST_METRICS, type Constraint, type Objective } from '../../search/objectives.ts';
-
-/** Validation metrics each task reports, the default objective's first. */
-export const METRICS_FOR: Record<TaskSpec['task'], string[]> = {
-  classification: ['val_accuracy', 'val_loss'],
-  regression: ['val_loss', 'val_mae'],
-  forecasting: ['val_mae', 'val_loss'],
-};
+import type { Constraint, Objective } from '../../search/objectives.ts';
 
 /** Samplers that read several objectives (or none: random and grid never read values). */
 export const MULTI_OBJECTIVE_SAMPLERS = ['nsga2', 'motpe', 'random', 'grid'];
@@ -33,7 +26,7 @@ export type ResolvedObjectives = Pick<StudyConfig, 'objective' | 'objectives' | 
  * @throws ValidationError naming the field, e.g. "objectives[1].metric: val_mae is not available for classification; …".
  */
 export function resolveObjectives(body: ObjectivesInput, task: TaskSpec['task']): ResolvedObjectives {
-  const allowed = METRICS_FOR[task];
+  const allowed: readonly string[] = METRICS_FOR[task];
   const available = [...allowed, ...COST_METRICS];
   const check = (field: string, given: { metric: string; direction?: Direction | undefined }, primary: boolean): Objective => {
     const choices = primary ? allowed : available;
@@ -41,9 +34,9 @@ export function resolveObjectives(body: ObjectivesInput, task: TaskSpec['task'])
       const why = primary && (COST_METRICS as readonly string[]).includes(given.metric) ? 'is a cost, measured once a trial ends; the primary objective must be a validation metric' : `is not available for ${task}`;
       throw new ValidationError(`${field}.metric`, given.metric, `${why}; use one of ${choices.join(', ')}`);
     }
-    const direction = given.direction ?? defaultDirection(given.metric);
-    if (direction !== defaultDirection(given.metric)) {
-      throw new ValidationError(`${field}.direction`, direction, `does not fit ${given.metric}; use ${defaultDirection(given.metric)} (or leave it out)`);
+    const direction = given.direction ?? directionOf(given.metric);
+    if (direction !== directionOf(given.metric)) {
+      throw new ValidationError(`${field}.direction`, direction, `does not fit ${given.metric}; use ${directionOf(given.metric)} (or leave it out)`);
     }
     return { metric: given.metric, direction };
   };

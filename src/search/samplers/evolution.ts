@@ -18,7 +18,7 @@ import type { Family, Params } from '../../domain.ts';
 import { ValidationError } from '../../errors.ts';
 import { isConstant, type Distribution } from '../distribution.ts';
 import { intOption, parseOptions } from '../options.ts';
-import type { Rng } from '../rng.ts';
+import type { Rng } from '../../rng.ts';
 import type { FrozenTrial, Sampler } from '../sampler.ts';
 import type { SearchSpace } from '../space.ts';
 import { createRandomSampler, sampleParam } from './random.ts';

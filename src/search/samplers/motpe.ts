@@ -22,7 +22,7 @@ import type { Direction, Family, Params } from '../../domain.ts';
 import { contains, isConstant, type Constant, type Distribution } from '../distribution.ts';
 import { booleanOption, fractionOption, intOption, parseOptions, positiveOption } from '../options.ts';
 import { hypervolume, hypervolumeContributions, nonDominatedSort, toMinimize, type Point } from '../pareto.ts';
-import type { Rng } from '../rng.ts';
+import type { Rng } from '../../rng.ts';
 import type { Sampler } from '../sampler.ts';
 import { directionsOf, scoredTrials, type ScoredTrial } from './mo-trials.ts';
 import { createRandomSampler } from './random.ts';

@@ -23,7 +23,7 @@ import type { Direction, Family, Params } from '../../domain.ts';
 import { contains, isConstant, type Distribution } from '../distribution.ts';
 import { intOption, parseOptions } from '../options.ts';
 import { constrainedDominates, crowdingDistance, nonDominatedSort } from '../pareto.ts';
-import type { Rng } from '../rng.ts';
+import type { Rng } from '../../rng.ts';
 import type { Sampler } from '../sampler.ts';
 import type { SearchSpace } from '../space.ts';
 import { directionsOf, scoredTrials, type ScoredTrial } from './mo-trials.ts';

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { Params } from '../../domain.ts';
 import { isConstant, type Distribution, type ParamSpec } from '../distribution.ts';
 import { parseOptions } from '../options.ts';
-import type { Rng } from '../rng.ts';
+import type { Rng } from '../../rng.ts';
 import type { Sampler } from '../sampler.ts';
 
 /** The `random` sampler takes no options. */

@@ -18,7 +18,7 @@
  * fitting jointly, stop that.
  */
 import type { Constant, Distribution } from '../distribution.ts';
-import type { Rng } from '../rng.ts';
+import type { Rng } from '../../rng.ts';
 import { logGaussMass, normLogPdf, truncnormPpf } from './truncnorm.ts';
 
 /** How kernels are shaped; the TPE options of the same names. */

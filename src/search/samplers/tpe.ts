@@ -18,7 +18,7 @@ import { z } from 'zod';
 import type { Direction, Params } from '../../domain.ts';
 import { contains, isConstant, type CategoricalDistribution, type Constant, type Distribution } from '../distribution.ts';
 import { booleanOption, fractionOption, intOption, parseOptions, positiveOption } from '../options.ts';
-import type { Rng } from '../rng.ts';
+import type { Rng } from '../../rng.ts';
 import type { FrozenTrial, Sampler } from '../sampler.ts';
 import { createRandomSampler } from './random.ts';
 import { fitParzen } from './tpe-parzen.ts';

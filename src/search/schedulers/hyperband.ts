@@ -5,7 +5,7 @@
  * A trial's bracket follows from its number and the study seed, weighted like Hyperband's
  * bracket sizes; trials compete only within their bracket.
  */
-import { rngFor } from '../rng.ts';
+import { rngFor } from '../../rng.ts';
 import { promotable, rungEpochs, type ResourceOptions, type Scheduler } from './scheduler.ts';
 
 export function createHyperband(options: ResourceOptions, seed: number): Scheduler {

@@ -1,17 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Direction, EncodedData, EpochMetrics, Family, Metric, ModelArtifact, Params, TaskSpec } from '../../domain.ts';
 import { ValidationError } from '../../errors.ts';
-import { buildModel, disposeModel } from './builders.ts';
+import { directionOf, METRICS_FOR, VALIDATION_METRICS } from '../../metrics.ts';
+import { buildModel, disposeModel, measureCosts, type ModelCosts, checkTrialModelSize, DEFAULT_MAX_MODEL_PARAMS, parseCommonParams, serializeModel, asOutOfMemory, OutOfMemoryError, TrainingDivergedError, TrialFailure } from '../../model/index.ts';
 import { balancedClassWeights } from './class-weights.ts';
 import { packList, packTensors, unpackTensors, type TrainCheckpoint } from './checkpoint.ts';
 import { EarlyStopper } from './early-stopping.ts';
-import { measureCosts, type ModelCosts } from './costs.ts';
-import { checkTrialModelSize, DEFAULT_MAX_MODEL_PARAMS } from './model-size.ts';
-import { parseCommonParams } from './params.ts';
-import { createRng, permutation } from '../../rng.ts';
-import { serializeModel } from './serialize.ts';
+import { mulberry32, permutation } from '../../rng.ts';
 import { reorder, toTensors, type SplitTensors } from './tensors.ts';
-import { asOutOfMemory, OutOfMemoryError, TrainingDivergedError, TrialFailure } from './trial-failure.ts';
 
 /** Everything one trial's training needs. */
 export interface TrainInput {
@@ -137,7 +133,7 @@ async function train(input: TrainInput): Promise<TrainResult> {
     }
     for (let epoch = firstEpoch; epoch <= input.maxEpochs && stoppedBy === 'maxEpochs'; epoch++) {
       // One stream per epoch, so a resumed trial shuffles as it would have without the pause.
-      const order = permutation(input.data.trainRows, createRng(epochSeed(input.seed, epoch)));
+      const order = permutation(input.data.trainRows, mulberry32(epochSeed(input.seed, epoch)));
       const train = await fitEpoch(model, split, order, batchSize, classWeight);
       const val = await evaluate(model, split.xVal, split.yVal, spec.task, batchSize);
       const metrics: EpochMetrics =
@@ -369,13 +365,6 @@ async function scalarOf(value: number | tf.Tensor | undefined): Promise<number> 
   return typeof value === 'number' ? value : ((await value.data())[0] ?? Number.NaN);
 }
 
-/** The tasks each metric applies to; undefined for every task. */
-const METRIC_TASKS: Record<Metric, TaskSpec['task'][] | undefined> = {
-  val_loss: undefined,
-  val_accuracy: ['classification'],
-  val_mae: ['regression', 'forecasting'],
-};
-
 function checkInput(input: TrainInput): void {
   if (!Number.isInteger(input.maxEpochs) || input.maxEpochs < 1) {
     throw new ValidationError('maxEpochs', input.maxEpochs, 'must be an integer >= 1');
@@ -392,14 +381,13 @@ function checkInput(input: TrainInput): void {
     throw new ValidationError('stopAtEpoch', input.stopAtEpoch, `must be an integer from the resumed epoch (${done}) up to below maxEpochs (${input.maxEpochs})`);
   }
   const { metric, direction } = input.objective;
-  if (!(metric in METRIC_TASKS)) {
-    throw new ValidationError('objective.metric', metric, `must be one of ${Object.keys(METRIC_TASKS).join(', ')}`);
+  if (!(VALIDATION_METRICS as readonly string[]).includes(metric)) {
+    throw new ValidationError('objective.metric', metric, `must be one of ${VALIDATION_METRICS.join(', ')}`);
   }
-  const tasks = METRIC_TASKS[metric];
-  if (tasks !== undefined && !tasks.includes(input.spec.task)) {
+  if (!METRICS_FOR[input.spec.task].includes(metric)) {
     throw new ValidationError('objective.metric', metric, `does not apply to a ${input.spec.task} task`);
   }
-  const natural = metric === 'val_accuracy' ? 'maximize' : 'minimize';
+  const natural = directionOf(metric);
   if (direction !== natural) {
     throw new ValidationError('objective.direction', direction, `must be '${natural}' for ${metric}`);
   }

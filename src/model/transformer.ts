@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { ValidationError } from '../../errors.ts';
+import { ValidationError } from '../errors.ts';
 import type { FamilyBuilder, KernelInit } from './family.ts';
 import { FeatureTokenizer, LayerNorm, MaskedMeanPooling, MultiHeadSelfAttention, PaddingMask, PositionalEmbedding } from './layers/index.ts';
 import { transformerParamsSchema, type TransformerParams } from './params.ts';

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
-import type { Family, TaskSpec } from '../../domain.ts';
-import { ValidationError } from '../../errors.ts';
-import type { SearchSpace } from '../../search/index.ts';
+import type { Family, TaskSpec } from '../domain.ts';
+import { ValidationError } from '../errors.ts';
+import type { SearchSpace } from '../search/index.ts';
 import { cnnInput, maxCnnBlocks } from './cnn.ts';
 import { cnnParamsSchema, mlpParamsSchema, rnnParamsSchema, transformerParamsSchema } from './params.ts';
 

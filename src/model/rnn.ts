@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { ValidationError } from '../../errors.ts';
+import { ValidationError } from '../errors.ts';
 import type { FamilyBuilder } from './family.ts';
 import { rnnParamsSchema, type RnnParams } from './params.ts';
 

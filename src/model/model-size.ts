@@ -5,9 +5,9 @@
  * head in builders.ts); a unit test pins them to tfjs's `countParams()`.
  */
 import type { z } from 'zod';
-import type { Family, Params, TaskSpec } from '../../domain.ts';
-import { ValidationError } from '../../errors.ts';
-import type { ParamSpec, SearchSpace } from '../../search/index.ts';
+import type { Family, Params, TaskSpec } from '../domain.ts';
+import { ValidationError } from '../errors.ts';
+import type { ParamSpec, SearchSpace } from '../search/index.ts';
 import { cnnInput } from './cnn.ts';
 import {
   cnnParamsSchema,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { ValidationError } from '../../errors.ts';
-import type { Family, Params } from '../../domain.ts';
+import { ValidationError } from '../errors.ts';
+import type { Family, Params } from '../domain.ts';
 
 // Each rule is stated once and reused as the message of every issue on that field, so a
 // bad value reads "params.units: 0 must be an integer between 1 and 8192".

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Family, Params, TaskSpec } from '../../domain.ts';
-import { ValidationError } from '../../errors.ts';
+import type { Family, Params, TaskSpec } from '../domain.ts';
+import { ValidationError } from '../errors.ts';
 import { cnnBuilder } from './cnn.ts';
 import type { FamilyBuilder, KernelInit } from './family.ts';
 import { mlpBuilder } from './mlp.ts';

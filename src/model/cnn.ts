@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { TaskSpec } from '../../domain.ts';
-import { ValidationError } from '../../errors.ts';
+import type { TaskSpec } from '../domain.ts';
+import { ValidationError } from '../errors.ts';
 import type { FamilyBuilder } from './family.ts';
 import { MaskedMaxPooling, PaddingMask } from './layers/index.ts';
 import { cnnParamsSchema, type CnnParams } from './params.ts';

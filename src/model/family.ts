@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { z } from 'zod';
-import type { Family, TaskSpec } from '../../domain.ts';
+import type { Family, TaskSpec } from '../domain.ts';
 
 /** Makes the kernel initializer of the next layer; seeded when the trial has a seed. */
 export type KernelInit = () => ReturnType<typeof tf.initializers.glorotUniform>;

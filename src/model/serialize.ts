@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { ModelArtifact } from '../../domain.ts';
+import type { ModelArtifact } from '../domain.ts';
 
 /**
  * Captures a model's topology, weight specs and weight bytes in memory (no file system,
